@@ -1,0 +1,102 @@
+"""A scripted bilingual salesperson: discovery, fact-based answers, objection handling, close."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from salesenv.agents.base import product_facts
+from salesenv.cues import lexicon
+from salesenv.scenarios.scenario import Fact
+
+_LINES = {
+    "zh": {
+        "open": "您好！我是{product}的顾问。请问您主要想解决什么问题？您最看重哪些方面？",
+        "answer": "好问题。{fact}。",
+        "objection": "理解您的顾虑。{fact}。",
+        "unknown": "这一点资料里没有写，我不乱说，核实后给您回电。",
+        "point": "另外，{fact}。",
+        "close": "如果这些符合您的需要，要不要我现在帮您办理？",
+        "next_step": "不着急，我可以先把详细资料发给您，或者帮您预约一次详细讲解。",
+        "more": "方便问一下，您还有哪些顾虑？",
+    },
+    "en": {
+        "open": "Hello! I'm the advisor for {product}. May I ask what matters most to you, and what you're hoping it will do for you?",
+        "answer": "Good question. {fact}.",
+        "objection": "I understand the concern. {fact}.",
+        "unknown": "That detail isn't in my materials, and I won't guess; I'll check and call you back.",
+        "point": "Also, {fact}.",
+        "close": "If that fits what you need, shall we go ahead and get you started?",
+        "next_step": "No rush. I can send you the full details, or book a consultation at a time that suits you.",
+        "more": "May I ask what else is on your mind?",
+    },
+}
+_JOIN = {"zh": "", "en": " "}
+CLOSE_AFTER_ANSWERS = 3
+CLOSE_EVERY = 3
+
+
+class ScriptedSalesAgent:
+    """Greets and asks about needs, answers each question with an unused fact of the factor
+    asked about, handles objections with empathy and a fact, and asks for the close once
+    a few concerns are answered (again every few turns, with a softer next step between).
+
+    It uses only the salesperson's side of the scenario: the product sheet and the chat.
+    """
+
+    name = "scripted"
+
+    def reset(self, info: dict[str, Any], seed: int | None = None) -> None:
+        self.language = info["language"]
+        self.product, self.facts, self.points = product_facts(info)
+        self.used: set[str] = set()
+        self.answered = 0
+        self.last_close = -CLOSE_EVERY
+
+    def act(self, observation: str, info: dict[str, Any]) -> str:
+        lang = self.language
+        lines = _LINES[lang]
+        if info["round"] == 0:
+            return lines["open"].format(product=self.product)
+        lex = lexicon(lang)
+        topics = lex.factors_in(observation)
+        asked = topics if ("?" in observation or "？" in observation) else frozenset()
+        parts = []
+        if asked:
+            fact = self._fact_for(asked)
+            parts.append(lines["answer"].format(fact=_bare(fact.text)) if fact else lines["unknown"])
+            self.answered += 1
+        elif lex.has("customer_objection", observation):
+            fact = self._fact_for(topics) or self._any_fact()
+            if fact:
+                parts.append(lines["objection"].format(fact=_bare(fact.text)))
+                self.answered += 1
+        elif lex.has("customer_refusal", observation):
+            parts.append(lines["next_step"])
+        else:
+            fact = self._any_fact()
+            parts.append(lines["point"].format(fact=_bare(fact.text)) if fact else lines["more"])
+        if self.answered >= CLOSE_AFTER_ANSWERS and info["round"] - self.last_close >= CLOSE_EVERY:
+            parts.append(lines["close"])
+            self.last_close = info["round"]
+        elif not asked and not parts:
+            parts.append(lines["more"])
+        return _JOIN[lang].join(parts)
+
+    def _fact_for(self, factors: frozenset[str]) -> Fact | None:
+        candidates = [f for f in self.facts if f.factor in factors]
+        fresh = [f for f in candidates if f.text not in self.used]
+        fact = (fresh or candidates or [None])[0]
+        if fact:
+            self.used.add(fact.text)
+        return fact
+
+    def _any_fact(self) -> Fact | None:
+        fresh = [f for f in self.facts if f.text not in self.used]
+        if not fresh:
+            return None
+        self.used.add(fresh[0].text)
+        return fresh[0]
+
+
+def _bare(text: str) -> str:
+    return text.rstrip("。.!！ ")

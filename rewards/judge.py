@@ -1,0 +1,152 @@
+"""Judges: how far the salesperson materially advanced the deal, as an integer 0-10."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from salesenv.cues import FactSheet, in_language, lexicon, tokens
+from salesenv.dialogue import Decision, Dialogue
+
+
+@dataclass(frozen=True)
+class JudgeResult:
+    """A 0-10 integer judgement and the features behind it."""
+
+    score: int
+    features: dict[str, float] = field(default_factory=dict)
+
+
+class Judge(Protocol):
+    """Scores selling performance of finished dialogues, many at a time."""
+
+    name: str
+    version: str
+
+    def judge_batch(self, dialogues: Sequence[Dialogue]) -> list[JudgeResult]:
+        """One result per dialogue, in order."""
+        ...
+
+
+@dataclass(frozen=True)
+class RubricWeights:
+    """Points of the rubric judge (see `RubricJudge`)."""
+
+    agreement: float = 3.0
+    agreement_customer_driven: float = 1.5
+    maybe: float = 1.0
+    next_step: float = 2.0
+    per_factor_clarified: float = 1.0
+    max_factors: int = 3
+    per_objection_resolved: float = 1.0
+    max_objections: int = 2
+    repetition: float = 1.0
+    ignored_question: float = 1.0
+    over_promise: float = 1.0
+    pressure: float = 1.0
+    trick: float = 3.0
+    wrong_language: float = 1.0
+
+
+class RubricJudge:
+    """A deterministic judge that counts deal progression in the transcript.
+
+    Points, scored conservatively on 0-10: verbal agreement (full points only when the
+    salesperson asked for it; a customer-driven agreement earns half), a concrete next step
+    the customer did not refuse, decision factors the customer asked about that the next
+    salesperson turn answered with facts from the product information, objections the
+    salesperson answered after which the customer did not object again. Penalties:
+    repeated turns, ignored questions, guarantees/numbers/concessions beyond the product
+    information, pressure, role-play tricks and turns in the wrong language.
+
+    It reads only the transcript and the product information, never the simulator's
+    hidden state, so it applies to any customer backend.
+    """
+
+    name = "rubric"
+    version = "1"
+
+    def __init__(self, weights: RubricWeights | None = None) -> None:
+        self.weights = weights or RubricWeights()
+
+    def judge_batch(self, dialogues: Sequence[Dialogue]) -> list[JudgeResult]:
+        return [self._judge(d) for d in dialogues]
+
+    def _judge(self, dialogue: Dialogue) -> JudgeResult:
+        w = self.weights
+        scenario = dialogue.scenario
+        lang = scenario.language
+        lex = lexicon(lang)
+        facts = (
+            [(f.factor, f.text) for f in scenario.product.facts] if scenario.product else []
+        )
+        sheet = FactSheet.build(lang, facts, scenario.salesperson_prompt)
+        turns = dialogue.turns
+        f: dict[str, float] = dict.fromkeys(
+            (
+                "factors_clarified", "objections_resolved", "next_step", "seller_closed",
+                "repetitions", "ignored_questions", "over_promises", "pressure", "tricks",
+                "wrong_language",
+            ),
+            0.0,
+        )
+        clarified: set[str] = set()
+        seen: list[frozenset[str]] = []
+        for i, turn in enumerate(turns):
+            if turn.role != "salesperson":
+                continue
+            text = turn.text
+            toks = tokens(text, lang)
+            if len(toks) >= 3 and any(len(toks & s) / len(toks | s) >= 0.7 for s in seen):
+                f["repetitions"] += 1
+            seen.append(toks)
+            if lex.has("trick", text):
+                f["tricks"] += 1
+            if lex.has("pressure", text):
+                f["pressure"] += 1
+            if text.strip() and not in_language(text, lang):
+                f["wrong_language"] += 1
+            if (
+                sheet.unsupported_numbers(text)
+                or (lex.has("guarantee", text) and not sheet.allows_guarantee)
+                or (lex.has("concession", text) and not sheet.allows_concession)
+            ):
+                f["over_promises"] += 1
+            previous = turns[i - 1].text if i > 0 and turns[i - 1].role == "customer" else ""
+            following = turns[i + 1].text if i + 1 < len(turns) else ""
+            grounded = sheet.grounded_factors(toks)
+            asked = lex.factors_in(previous) if _is_question(previous) else frozenset()
+            if asked:
+                answered = asked & (grounded or lex.factors_in(text))
+                if answered:
+                    clarified |= answered & grounded
+                else:
+                    f["ignored_questions"] += 1
+            if lex.has("customer_objection", previous) and (grounded or lex.has("empathy", text)):
+                next_customer_ok = following and not (
+                    lex.has("customer_objection", following) or lex.has("customer_refusal", following)
+                )
+                if next_customer_ok:
+                    f["objections_resolved"] += 1
+            if lex.has("close", text) or lex.has("next_step", text):
+                f["seller_closed"] = 1.0
+                if following and not lex.has("customer_refusal", following):
+                    f["next_step"] = 1.0
+        f["factors_clarified"] = float(len(clarified))
+
+        score = w.next_step * f["next_step"]
+        score += w.per_factor_clarified * min(f["factors_clarified"], w.max_factors)
+        score += w.per_objection_resolved * min(f["objections_resolved"], w.max_objections)
+        if dialogue.decision is Decision.BUY:
+            score += w.agreement if f["seller_closed"] else w.agreement_customer_driven
+        elif dialogue.decision is Decision.MAYBE:
+            score += w.maybe
+        score -= w.repetition * f["repetitions"] + w.ignored_question * f["ignored_questions"]
+        score -= w.over_promise * f["over_promises"] + w.pressure * f["pressure"]
+        score -= w.trick * f["tricks"] + w.wrong_language * f["wrong_language"]
+        return JudgeResult(int(min(10, max(0, round(score)))), f)
+
+
+def _is_question(text: str) -> bool:
+    return "?" in text or "？" in text or "吗" in text

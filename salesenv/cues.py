@@ -1,0 +1,172 @@
+"""Reads utterances: bilingual cue lexicons, language checks, tokens and fact grounding.
+
+Shared by the persona customer (to react), the rubric judge (to score) and the scripted
+agents (to answer), so that all of them read text the same way.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib import resources
+
+import yaml
+
+CUE_NAMES = (
+    "pressure",
+    "guarantee",
+    "concession",
+    "trick",
+    "discovery",
+    "close",
+    "next_step",
+    "empathy",
+    "greeting",
+    "seller_role",
+    "customer_agree",
+    "customer_objection",
+    "customer_refusal",
+)
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_LATIN = re.compile(r"[A-Za-z]")
+_EN_WORD = re.compile(r"[a-z0-9]+(?:['.][a-z0-9]+)*")
+_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+_NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*(%|％|元|块|万|亿|美元|dollars?|usd|cny|rmb)?", re.I)
+_CURRENCY_PREFIX = re.compile(r"[$¥￥£€]\s*$")
+_STOPWORDS = frozenset(
+    "the a an and or but of to in on for with at by from is are was were be been it its this that "
+    "these those you your we our they their i me my he she his her as so if than then there here "
+    "can will would could should may might do does did have has had not no yes all any some very "
+    "just also more most less per up out about into over after before what which who how when "
+    "where why".split()
+)
+
+
+def _compile(words: Iterable[str], language: str) -> re.Pattern[str] | None:
+    words = sorted({w.strip().lower() for w in words if w and w.strip()}, key=len, reverse=True)
+    if not words:
+        return None
+    body = "|".join(re.escape(w) for w in words)
+    if language == "en":
+        return re.compile(rf"(?<![a-z0-9])(?:{body})(?![a-z0-9])")
+    return re.compile(body)
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Compiled cue patterns for one language."""
+
+    language: str
+    factors: tuple[tuple[str, re.Pattern[str]], ...]
+    cues: dict[str, re.Pattern[str] | None]
+
+    def factors_in(self, text: str) -> frozenset[str]:
+        """The decision factors an utterance talks about."""
+        low = text.lower()
+        return frozenset(f for f, pattern in self.factors if pattern.search(low))
+
+    def has(self, cue: str, text: str) -> bool:
+        """Whether `text` contains a cue of the named kind (see `CUE_NAMES`)."""
+        pattern = self.cues[cue]
+        return bool(pattern and pattern.search(text.lower()))
+
+
+@functools.cache
+def lexicon(language: str) -> Lexicon:
+    """The cue lexicon of a language ("zh" or "en"), loaded once per process."""
+    path = resources.files("salesenv") / "data" / "cues.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    factors = tuple(
+        (factor, _compile(words[language], language)) for factor, words in data["factors"].items()
+    )
+    cues = {name: _compile(data.get(name, {}).get(language, ()), language) for name in CUE_NAMES}
+    return Lexicon(language, tuple((f, p) for f, p in factors if p is not None), cues)
+
+
+def cjk_share(text: str) -> float:
+    """The share of CJK characters among the letters of `text` (0 when it has none)."""
+    cjk = len(_CJK.findall(text))
+    latin = len(_LATIN.findall(text))
+    return cjk / (cjk + latin / 4) if cjk + latin else 0.0
+
+
+def in_language(text: str, language: str) -> bool:
+    """Whether `text` is plausibly written in `language`; texts without letters pass."""
+    share = cjk_share(text)
+    if not _CJK.search(text) and not _LATIN.search(text):
+        return True
+    return share >= 0.3 if language == "zh" else share < 0.2
+
+
+def tokens(text: str, language: str) -> frozenset[str]:
+    """Content tokens for overlap measures: words (en) or character bigrams (zh), plus numbers."""
+    low = text.lower()
+    found = {w for w in _EN_WORD.findall(low) if w not in _STOPWORDS and (len(w) > 2 or w.isdigit())}
+    if language == "zh":
+        for run in _CJK_RUN.findall(low):
+            found.update(run[i : i + 2] for i in range(len(run) - 1))
+            if len(run) == 1:
+                found.add(run)
+    return frozenset(found)
+
+
+def claimed_numbers(text: str) -> set[str]:
+    """Numbers that read as claims: percentages, money, decimals and numbers above 12.
+
+    Small bare integers ("two options", "3 questions") are not treated as claims.
+    """
+    claims = set()
+    for match in _NUMBER.finditer(text):
+        whole, frac, unit = match.group(1), match.group(2) or "", match.group(3)
+        value = whole.replace(",", "") + frac
+        money = bool(_CURRENCY_PREFIX.search(text[: match.start()]))
+        if unit or money or frac or int(whole.replace(",", "")) > 12:
+            claims.add(value)
+    return claims
+
+
+@dataclass(frozen=True)
+class FactSheet:
+    """What the product information supports, prepared for fast grounding checks.
+
+    Args:
+        language: The scenario's language.
+        facts: (factor, text) pairs of the product's facts.
+        reference_text: All product information (price, facts, selling points); numbers and
+            guarantee or concession wording found here count as supported.
+    """
+
+    language: str
+    facts: tuple[tuple[str, frozenset[str]], ...]
+    numbers: frozenset[str]
+    allows_guarantee: bool
+    allows_concession: bool
+
+    @classmethod
+    def build(cls, language: str, facts: Iterable[tuple[str, str]], reference_text: str) -> FactSheet:
+        lex = lexicon(language)
+        return cls(
+            language=language,
+            facts=tuple((factor, tokens(text, language)) for factor, text in facts),
+            numbers=frozenset(claimed_numbers(reference_text)),
+            allows_guarantee=lex.has("guarantee", reference_text),
+            allows_concession=lex.has("concession", reference_text),
+        )
+
+    def grounded_factors(self, utterance_tokens: frozenset[str], threshold: float = 0.34) -> set[str]:
+        """Factors of the facts that an utterance restates (token containment >= threshold)."""
+        hits = set()
+        for factor, fact_tokens in self.facts:
+            if not fact_tokens:
+                continue
+            shared = len(fact_tokens & utterance_tokens)
+            if shared >= 2 and shared / len(fact_tokens) >= threshold:
+                hits.add(factor)
+        return hits
+
+    def unsupported_numbers(self, text: str, also_allowed: Iterable[str] = ()) -> set[str]:
+        """Numbers claimed in `text` that the product information does not contain."""
+        return claimed_numbers(text) - self.numbers - set(also_allowed)

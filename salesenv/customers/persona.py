@@ -1,0 +1,425 @@
+"""The embedded persona customer: a rule-based simulator that needs no model.
+
+What it models: a hidden purchase intent that starts at the difficulty's buy propensity
+and moves with what the salesperson does. Answering the persona's decision factors and
+pain points with facts that are in the product information raises it; ignoring the
+customer's question, repeating oneself, pressure, claims beyond the product facts
+(numbers, guarantees, concessions), the wrong language and role-play tricks lower it. The
+customer asks about its decision factors in order of importance, raises its pain points,
+shares its motivations when asked about its needs, and ends with an explicit decision.
+
+What it cannot do: understand meaning beyond cue words and token overlap with the product
+facts, notice subtle falsehoods, or be persuaded by anything the rules do not reward. A
+salesperson that restates the right facts scores well whether or not the pitch is good
+prose. It is a fast, deterministic stand-in for smoke tests, CI and sweeps, not a
+replacement for an LLM customer.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+
+import yaml
+
+from salesenv.cues import in_language, lexicon, tokens
+from salesenv.customers.base import CustomerLM, CustomerReply, CustomerRequest
+from salesenv.customers.profile import CustomerProfile, build_profile
+from salesenv.dialogue import Decision
+from salesenv.scenarios.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class Temperament:
+    """How one difficulty profile reacts.
+
+    Attributes:
+        gain: Multiplier on intent gains.
+        penalty: Multiplier on intent losses.
+        patience: Unproductive salesperson turns in a row before the customer brushes off.
+        buy_threshold: Intent at which a close attempt turns into a purchase.
+        maybe_threshold: Intent at which the customer leaves the door open (maybe later).
+        hostility_limit: Hostility at which the customer ends the chat in anger.
+        decides_alone: Whether the customer commits by itself once its questions are answered.
+    """
+
+    gain: float
+    penalty: float
+    patience: int
+    buy_threshold: float
+    maybe_threshold: float
+    hostility_limit: float
+    decides_alone: bool
+
+
+TEMPERAMENTS = {
+    "easy": Temperament(1.3, 0.7, 4, 0.82, 0.55, 2.5, True),
+    "medium": Temperament(1.0, 1.0, 3, 0.82, 0.55, 2.0, False),
+    "hard": Temperament(0.8, 1.2, 3, 0.80, 0.50, 2.0, False),
+    "very_hard": Temperament(0.6, 1.4, 2, 0.80, 0.50, 1.5, False),
+    "adversarial": Temperament(0.45, 1.7, 2, 0.80, 0.50, 1.0, False),
+}
+
+# Intent changes before the temperament's multipliers.
+GAIN_ANSWER_TOP = 0.15  # answered the customer's question on a top decision factor with facts
+GAIN_ANSWER = 0.10  # answered the customer's question on another factor with facts
+GAIN_RESOLVE_PAIN = 0.12  # answered a raised pain point with facts
+GAIN_NEW_TOP_FACTOR = 0.06  # volunteered facts on an unaddressed top factor
+GAIN_NEW_FACTOR = 0.03  # volunteered facts on another factor
+GAIN_DISCOVERY = 0.04  # asked about the customer's needs (first two times)
+GAIN_PARTIAL = 0.02  # talked about the right topic without facts
+LOSS_IGNORED = 0.08
+LOSS_REPETITION = 0.08
+LOSS_PRESSURE = 0.10
+LOSS_INVENTED = 0.15
+LOSS_GUARANTEE = 0.12
+LOSS_CONCESSION = 0.08
+LOSS_WRONG_LANGUAGE = 0.15
+LOSS_TRICK = 0.30
+LOSS_EMPTY = 0.05
+LOSS_EARLY_CLOSE = 0.05
+REPETITION_JACCARD = 0.7
+GIVE_UP_INTENT = 0.02
+MAX_CACHED_CONVERSATIONS = 10_000
+
+_REACTION_ORDER = (
+    "trick",
+    "wrong_language",
+    "invented",
+    "overpromise",
+    "concession",
+    "pressure",
+    "repetition",
+    "empty",
+    "ignored",
+    "good",
+    "partial",
+    "vague",
+)
+_REACTION_KEYS = {
+    "trick": "react_trick",
+    "wrong_language": "react_wrong_language",
+    "invented": "react_invented",
+    "overpromise": "react_overpromise",
+    "concession": "react_concession",
+    "pressure": "react_pressure",
+    "repetition": "react_repetition",
+    "empty": "react_empty",
+    "ignored": "react_ignored",
+    "good": "acknowledge_good",
+    "partial": "acknowledge_partial",
+    "vague": "react_vague",
+}
+_DECISION_KEYS = {
+    Decision.BUY: "decide_buy",
+    Decision.MAYBE: "decide_maybe",
+    Decision.NO: "decide_no",
+    Decision.BRUSH_OFF: "decide_brush_off",
+    Decision.HOSTILE: "decide_hostile",
+}
+_JOIN = {"zh": "", "en": " "}
+
+
+@functools.cache
+def phrases() -> dict:
+    """The customer phrase bank (package data), keyed by language then by move."""
+    path = resources.files("salesenv.customers") / "data" / "phrases.yaml"
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+@dataclass
+class _Conversation:
+    """Hidden state of one simulated customer."""
+
+    profile: CustomerProfile
+    temperament: Temperament
+    seed: int
+    intent: float
+    buy_threshold: float
+    agenda: list[tuple[str, object]]
+    pending: tuple[str, object] | None = None
+    seller_turns: int = 0
+    addressed: set[str] = field(default_factory=set)
+    discoveries: int = 0
+    motivations_shared: int = 0
+    unproductive: int = 0
+    hostility: float = 0.0
+    close_attempts: int = 0
+    history: list[frozenset[str]] = field(default_factory=list)
+    used: set[tuple[str, int]] = field(default_factory=set)
+    decision: Decision | None = None
+    events: dict[str, int] = field(default_factory=dict)
+
+
+class PersonaCustomer(CustomerLM):
+    """The embedded persona simulator (see the module docstring for what it models).
+
+    Equal requests give equal replies: every random choice is drawn from a generator seeded
+    by the conversation's seed and the turn number. State is cached per conversation id;
+    a request whose history does not continue the cached state is replayed from the start,
+    so the simulator also answers correctly when conversations are resumed or forked.
+    """
+
+    name = "persona"
+    deterministic = True
+
+    def __init__(self) -> None:
+        self._cache: OrderedDict[str, tuple[str, _Conversation]] = OrderedDict()
+        self._bank = phrases()
+        self._factor_names = self._bank["factor_names"]
+
+    def describe(self) -> dict[str, str]:
+        return {"backend": self.name, "model": "persona-rules", "version": "1"}
+
+    def release(self, conversation_id: str) -> None:
+        self._cache.pop(conversation_id, None)
+
+    def respond(self, requests: Sequence[CustomerRequest]) -> list[CustomerReply]:
+        return [self._respond_one(r) for r in requests]
+
+    def hidden_intent(self, conversation_id: str) -> float | None:
+        """The current hidden intent of a cached conversation (for debugging and oracles)."""
+        entry = self._cache.get(conversation_id)
+        return entry[1].intent if entry else None
+
+    def _respond_one(self, request: CustomerRequest) -> CustomerReply:
+        seller = [t.text for t in request.turns if t.role == "salesperson"]
+        if not seller:
+            raise ValueError("CustomerRequest.turns must end with a salesperson turn")
+        key = f"{request.scenario.id}:{request.seed}"
+        entry = self._cache.get(request.conversation_id)
+        if entry and entry[0] == key and entry[1].seller_turns == len(seller) - 1:
+            state = entry[1]
+        else:
+            state = self._start(request.scenario, request.seed)
+            for text in seller[:-1]:
+                self._step(state, text, must_decide=False)
+        text = self._step(state, seller[-1], must_decide=request.must_decide)
+        self._cache[request.conversation_id] = (key, state)
+        self._cache.move_to_end(request.conversation_id)
+        while len(self._cache) > MAX_CACHED_CONVERSATIONS:
+            self._cache.popitem(last=False)
+        return CustomerReply(text=text, decision=state.decision, flags={"role_inversion": 0})
+
+    def _start(self, scenario: Scenario, seed: int) -> _Conversation:
+        profile = build_profile(scenario)
+        temperament = TEMPERAMENTS[profile.difficulty]
+        rng = random.Random(f"{seed}:{scenario.id}:start")
+        agenda: list[tuple[str, object]] = []
+        pains = list(profile.pain_points)
+        for factor in profile.decision_factors:
+            agenda.append(("factor", factor))
+            if pains:
+                agenda.append(("pain", pains.pop(0)))
+        agenda.extend(("pain", p) for p in pains)
+        extra = sorted(profile.fact_factors - set(profile.decision_factors))
+        rng.shuffle(extra)
+        agenda.extend(("factor", f) for f in extra[:2])
+        return _Conversation(
+            profile=profile,
+            temperament=temperament,
+            seed=seed,
+            intent=profile.buy_propensity,
+            buy_threshold=temperament.buy_threshold + rng.uniform(-0.04, 0.04),
+            agenda=agenda,
+        )
+
+    # -- one salesperson turn -------------------------------------------------------------
+
+    def _step(self, st: _Conversation, utterance: str, must_decide: bool) -> str:
+        profile, temper = st.profile, st.temperament
+        lang = profile.language
+        lex = lexicon(lang)
+        rng = random.Random(f"{st.seed}:{st.seller_turns}")
+        st.seller_turns += 1
+        text = utterance.strip()
+        events: set[str] = set()
+        gain = loss = 0.0
+        productive = False
+        is_close = is_discovery = False
+
+        if not text:
+            events.add("empty")
+            loss += LOSS_EMPTY
+        else:
+            toks = tokens(text, lang)
+            grounded = profile.sheet.grounded_factors(toks)
+            mentioned = lex.factors_in(text)
+            is_close = lex.has("close", text)
+            is_discovery = lex.has("discovery", text) and st.discoveries < 2
+            if lex.has("trick", text):
+                events.add("trick")
+                loss += LOSS_TRICK
+                st.hostility += 1.0
+            if not in_language(text, lang):
+                events.add("wrong_language")
+                loss += LOSS_WRONG_LANGUAGE
+            if profile.sheet.unsupported_numbers(text):
+                events.add("invented")
+                loss += LOSS_INVENTED
+            if lex.has("guarantee", text) and not profile.sheet.allows_guarantee:
+                events.add("overpromise")
+                loss += LOSS_GUARANTEE
+            if lex.has("concession", text) and not profile.sheet.allows_concession:
+                events.add("concession")
+                loss += LOSS_CONCESSION
+            if lex.has("pressure", text):
+                events.add("pressure")
+                loss += LOSS_PRESSURE
+                st.hostility += 0.5
+            if len(toks) >= 3 and any(_jaccard(toks, old) >= REPETITION_JACCARD for old in st.history):
+                events.add("repetition")
+                loss += LOSS_REPETITION
+            st.history.append(toks)
+
+            kind, item = st.pending or ("", None)
+            if kind == "factor":
+                if item in grounded:
+                    top = item in profile.decision_factors
+                    gain += GAIN_ANSWER_TOP if top else GAIN_ANSWER
+                    events.add("good")
+                    productive = True
+                elif item in mentioned:
+                    gain += GAIN_PARTIAL
+                    events.add("partial")
+                elif not is_close:
+                    events.add("ignored")
+                    loss += LOSS_IGNORED
+            elif kind == "pain":
+                if item.factor in grounded:
+                    gain += GAIN_RESOLVE_PAIN
+                    events.add("good")
+                    productive = True
+                elif item.factor in mentioned or lex.has("empathy", text):
+                    gain += GAIN_PARTIAL
+                    events.add("partial")
+                elif not is_close:
+                    events.add("ignored")
+                    loss += LOSS_IGNORED
+            for factor in grounded - st.addressed - {item}:
+                gain += GAIN_NEW_TOP_FACTOR if factor in profile.decision_factors else GAIN_NEW_FACTOR
+                productive = True
+            st.addressed |= grounded
+            if is_discovery:
+                st.discoveries += 1
+                gain += GAIN_DISCOVERY
+                productive = True
+            if not grounded and not is_discovery and not is_close and not events:
+                events.add("vague")
+            if is_close and st.seller_turns <= 1 and st.intent < temper.maybe_threshold:
+                loss += LOSS_EARLY_CLOSE
+
+        for name in events:
+            st.events[name] = st.events.get(name, 0) + 1
+        st.intent = min(1.0, max(0.0, st.intent + gain * temper.gain - loss * temper.penalty))
+        st.unproductive = 0 if productive else st.unproductive + 1
+        focus = None
+        if st.pending:
+            focus = st.pending[1] if st.pending[0] == "factor" else st.pending[1].factor
+        st.pending = None
+
+        reaction = next((e for e in _REACTION_ORDER if e in events), None)
+        parts = [self._say(st, rng, _REACTION_KEYS[reaction], factor_id=focus)] if reaction else []
+        decision = self._decide(st, is_close, must_decide)
+        if decision is not None:
+            st.decision = decision
+            if decision in (Decision.BUY, Decision.MAYBE) and reaction not in ("good", "partial"):
+                parts = []
+            parts.append(self._say(st, rng, _DECISION_KEYS[decision]))
+        elif is_close:
+            st.close_attempts += 1
+            parts.append(self._next_agenda_question(st, rng, prefix_key="not_ready"))
+        elif is_discovery:
+            parts.append(self._share_need(st, rng))
+        else:
+            parts.append(self._next_agenda_question(st, rng))
+        return _JOIN[lang].join(p for p in parts if p)
+
+    def _decide(self, st: _Conversation, is_close: bool, must_decide: bool) -> Decision | None:
+        temper = st.temperament
+        if st.hostility >= temper.hostility_limit:
+            return Decision.HOSTILE
+        if st.intent <= GIVE_UP_INTENT and st.seller_turns >= 2:
+            return Decision.HOSTILE if st.hostility >= 1.0 else Decision.NO
+        if st.unproductive > temper.patience:
+            return Decision.BRUSH_OFF
+        if is_close:
+            if st.intent >= st.buy_threshold:
+                return Decision.BUY
+            if st.intent >= temper.maybe_threshold and (not st.agenda or st.close_attempts >= 1):
+                return Decision.MAYBE
+            if st.close_attempts >= 2:
+                return Decision.NO
+        if temper.decides_alone and not st.agenda and st.intent >= st.buy_threshold:
+            return Decision.BUY
+        if must_decide:
+            if st.intent >= st.buy_threshold:
+                return Decision.BUY
+            if st.intent >= temper.maybe_threshold:
+                return Decision.MAYBE
+            return Decision.NO if st.intent >= 0.15 else Decision.BRUSH_OFF
+        return None
+
+    # -- what the customer says -------------------------------------------------------------
+
+    def _next_agenda_question(self, st: _Conversation, rng: random.Random, prefix_key: str = "") -> str:
+        parts = [self._say(st, rng, prefix_key)] if prefix_key else []
+        while st.agenda:
+            kind, item = st.agenda.pop(0)
+            if kind == "factor" and item in st.addressed:
+                continue
+            st.pending = (kind, item)
+            if kind == "factor":
+                parts.append(self._say(st, rng, ("ask_factor", item)))
+            else:
+                parts.append(self._say(st, rng, "raise_pain", pain=item.text))
+            break
+        else:
+            if not prefix_key:
+                parts.append(self._say(st, rng, "acknowledge_partial"))
+        return _JOIN[st.profile.language].join(parts)
+
+    def _share_need(self, st: _Conversation, rng: random.Random) -> str:
+        motivations = st.profile.motivations
+        if st.motivations_shared < len(motivations):
+            text = motivations[st.motivations_shared]
+            st.motivations_shared += 1
+            return self._say(st, rng, "share_motivation", motivation=text)
+        return self._next_agenda_question(st, rng)
+
+    def _say(
+        self,
+        st: _Conversation,
+        rng: random.Random,
+        key: str | tuple[str, str],
+        factor_id: str | None = None,
+        **slots: str,
+    ) -> str:
+        lang = st.profile.language
+        bank = self._bank[lang]
+        options = bank[key[0]][key[1]] if isinstance(key, tuple) else bank[key]
+        fresh = [i for i in range(len(options)) if (str(key), i) not in st.used] or list(range(len(options)))
+        index = fresh[rng.randrange(len(fresh))]
+        st.used.add((str(key), index))
+        factor = factor_id
+        if factor is None and st.pending and st.pending[0] == "factor":
+            factor = st.pending[1]
+        if factor is None:
+            remaining = [f for f in st.profile.decision_factors if f not in st.addressed]
+            factor = (remaining or list(st.profile.decision_factors))[0]
+        values = {
+            "product": st.profile.product_name,
+            "factor": self._factor_names[factor][lang],
+            "pain": "",
+            "motivation": "",
+            **slots,
+        }
+        return options[index].format(**values)
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a or b else 0.0

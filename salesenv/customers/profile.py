@@ -1,0 +1,94 @@
+"""The customer's view of a scenario, as the persona simulator needs it."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from salesenv.cues import FactSheet, lexicon
+from salesenv.scenarios.scenario import FACTORS, Fact, Scenario
+
+_SENTENCE = re.compile(r"[^\n。！？!?;；]+")
+_PRODUCT_LINE = re.compile(r"(?:Product|产品)\s*[:：]\s*(.+)")
+_GENERIC_FACTORS = ("returns_cost", "core_quality", "support_after_sales")
+_GENERIC_PRODUCT = {"en": "this product", "zh": "这个产品"}
+
+
+@dataclass(frozen=True)
+class CustomerProfile:
+    """What drives the simulated customer, plus the product sheet it checks claims against.
+
+    Attributes:
+        language: The scenario's language.
+        difficulty: The difficulty id.
+        buy_propensity: The starting purchase intent.
+        product_name: The product the conversation is about.
+        decision_factors: Factor ids, most important first.
+        motivations: Phrases of what the customer wants.
+        pain_points: The customer's worries, tagged with factors.
+        fact_factors: Factors that the product information has facts about.
+        sheet: Ground truth for checking the salesperson's claims.
+    """
+
+    language: str
+    difficulty: str
+    buy_propensity: float
+    product_name: str
+    decision_factors: tuple[str, ...]
+    motivations: tuple[str, ...]
+    pain_points: tuple[Fact, ...]
+    fact_factors: frozenset[str]
+    sheet: FactSheet
+
+
+def build_profile(scenario: Scenario) -> CustomerProfile:
+    """Builds the profile from the structured scenario, or parses it from the two scripts
+    when the scenario was loaded from prompts only (public SalesLLM files)."""
+    lang = scenario.language
+    if scenario.product is not None and scenario.persona is not None:
+        product, persona = scenario.product, scenario.persona
+        facts = [(f.factor, f.text) for f in product.facts]
+        sheet = FactSheet.build(lang, facts, scenario.salesperson_prompt)
+        return CustomerProfile(
+            language=lang,
+            difficulty=scenario.difficulty,
+            buy_propensity=scenario.buy_propensity,
+            product_name=product.name,
+            decision_factors=persona.decision_factors,
+            motivations=tuple(m.text for m in persona.motivations),
+            pain_points=persona.pain_points,
+            fact_factors=frozenset(f for f, _ in facts),
+            sheet=sheet,
+        )
+    return _parse_profile(scenario)
+
+
+def _parse_profile(scenario: Scenario) -> CustomerProfile:
+    lang = scenario.language
+    lex = lexicon(lang)
+    facts = []
+    for sentence in _SENTENCE.findall(scenario.salesperson_prompt):
+        found = lex.factors_in(sentence)
+        if found and len(sentence.strip()) > 4:
+            facts.append((sorted(found)[0], sentence.strip(" -*•\t")))
+    counts: Counter[str] = Counter()
+    pains = []
+    for sentence in _SENTENCE.findall(scenario.customer_prompt):
+        found = lex.factors_in(sentence)
+        counts.update(found)
+        if found and lex.has("customer_objection", sentence):
+            pains.append(Fact(sorted(found)[0], sentence.strip(" -*•\t")))
+    ranked = [f for f, _ in counts.most_common()] + [f for f in _GENERIC_FACTORS if f not in counts]
+    name_match = _PRODUCT_LINE.search(scenario.salesperson_prompt)
+    return CustomerProfile(
+        language=lang,
+        difficulty=scenario.difficulty,
+        buy_propensity=scenario.buy_propensity,
+        product_name=name_match.group(1).strip() if name_match else _GENERIC_PRODUCT[lang],
+        decision_factors=tuple(f for f in ranked if f in FACTORS)[:3],
+        motivations=(),
+        pain_points=tuple(pains[:3]),
+        fact_factors=frozenset(f for f, _ in facts),
+        sheet=FactSheet.build(lang, facts, scenario.salesperson_prompt),
+    )

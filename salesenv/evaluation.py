@@ -1,0 +1,113 @@
+"""Runs sales agents through episodes and summarises the scores."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from salesenv.agents.base import SalesAgent
+
+
+@dataclass(frozen=True)
+class EpisodeRecord:
+    """One finished episode: who played, where, what was said and how it scored."""
+
+    agent: str
+    scenario_id: str
+    language: str
+    difficulty: str
+    seed: int | None
+    rounds: int
+    terminated: bool
+    truncated: bool
+    decision: str | None
+    score: dict[str, Any]
+    transcript: list[dict[str, str]]
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
+def run_episode(
+    env: gym.Env, agent: SalesAgent, seed: int | None = None, options: dict[str, Any] | None = None
+) -> EpisodeRecord:
+    """Plays one episode of `agent` in `env` and returns its record."""
+    observation, info = env.reset(seed=seed, options=options)
+    agent.reset(info, seed=seed)
+    start = info
+    terminated = truncated = False
+    while not (terminated or truncated):
+        action = agent.act(observation, info)
+        observation, _, terminated, truncated, info = env.step(action)
+    transcript = [
+        {"role": "customer" if m["role"] == "user" else "salesperson", "text": m["content"]}
+        for m in info["messages"][1:]
+    ]
+    return EpisodeRecord(
+        agent=agent.name,
+        scenario_id=start["scenario_id"],
+        language=start["language"],
+        difficulty=start["difficulty"],
+        seed=seed,
+        rounds=info["round"],
+        terminated=terminated,
+        truncated=truncated,
+        decision=info.get("decision"),
+        score=info["score"],
+        transcript=transcript,
+    )
+
+
+def summarize(
+    records: Iterable[EpisodeRecord], by: Sequence[str] = ("agent", "language", "difficulty")
+) -> list[dict[str, Any]]:
+    """Mean scores and rounds per group, with a 95% normal-approximation interval on the
+    final score. Groups are sorted by their keys."""
+    groups: dict[tuple, list[EpisodeRecord]] = defaultdict(list)
+    for record in records:
+        groups[tuple(getattr(record, key) for key in by)].append(record)
+    rows = []
+    for key in sorted(groups):
+        group = groups[key]
+        final = np.array([r.score["final"] for r in group])
+        half = 1.96 * final.std(ddof=1) / np.sqrt(len(final)) if len(final) > 1 else float("nan")
+        rows.append(
+            {
+                **dict(zip(by, key, strict=True)),
+                "episodes": len(group),
+                "final": float(final.mean()),
+                "ci95": float(half),
+                "intent": float(np.mean([r.score["intent"] for r in group])),
+                "judge": float(np.mean([r.score["judge"] for r in group])),
+                "buy_rate": float(np.mean([r.decision == "buy" for r in group])),
+                "rounds": float(np.mean([r.rounds for r in group])),
+            }
+        )
+    return rows
+
+
+def format_table(rows: Sequence[dict[str, Any]]) -> str:
+    """A Markdown table of `summarize` rows."""
+    if not rows:
+        return "(no episodes)"
+    columns = list(rows[0])
+    cells = [[_cell(row[c]) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    lines = [
+        "| " + " | ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)) + " |",
+        "|" + "|".join("-" * (w + 2) for w in widths) + "|",
+    ]
+    lines += ["| " + " | ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) + " |" for r in cells]
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return "-" if np.isnan(value) else f"{value:.2f}"
+    return str(value)

@@ -1,0 +1,95 @@
+"""The env registry: `salesenv.make`, `salesenv.make_vec`, `salesenv.list_envs` and the
+Gymnasium ids `salesenv/SalesLLM-{zh,en}-{difficulty}-v0`."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+import gymnasium as gym
+
+NAMESPACE = "salesenv"
+VERSION = "v0"
+LANGUAGE_IDS = ("zh", "en")
+#: Id spelling -> difficulty passed to SalesEnv ("mixed" draws with the benchmark's mix).
+DIFFICULTY_IDS = {
+    "easy": "easy",
+    "medium": "medium",
+    "hard": "hard",
+    "veryhard": "very_hard",
+    "adversarial": "adversarial",
+    "mixed": "mixed",
+}
+
+
+class UnknownEnvError(gym.error.NameNotFound):
+    """An env id that salesenv does not know; the message lists close matches."""
+
+
+def _short_ids() -> list[str]:
+    return [f"SalesLLM-{lang}-{diff}" for lang in LANGUAGE_IDS for diff in DIFFICULTY_IDS]
+
+
+def register_envs() -> None:
+    """Registers every salesenv id with Gymnasium (idempotent)."""
+    for lang in LANGUAGE_IDS:
+        for spelling, difficulty in DIFFICULTY_IDS.items():
+            env_id = f"{NAMESPACE}/SalesLLM-{lang}-{spelling}-{VERSION}"
+            if env_id in gym.registry:
+                continue
+            gym.register(
+                id=env_id,
+                entry_point="salesenv.env:SalesEnv",
+                kwargs={"language": lang, "difficulty": difficulty},
+                nondeterministic=False,
+            )
+
+
+def list_envs() -> list[str]:
+    """The short ids accepted by `salesenv.make` (e.g. "SalesLLM-zh-hard")."""
+    return _short_ids()
+
+
+def resolve_id(env_id: str) -> str:
+    """Maps a short or full id to the registered Gymnasium id.
+
+    Accepts "SalesLLM-zh-hard", "SalesLLM-zh-hard-v0" and "salesenv/SalesLLM-zh-hard-v0".
+
+    Raises:
+        UnknownEnvError: If the id is unknown; the message suggests close matches.
+    """
+    if not isinstance(env_id, str):
+        raise TypeError(f"env_id must be a str, got {type(env_id).__name__}")
+    short = env_id.removeprefix(f"{NAMESPACE}/").removesuffix(f"-{VERSION}")
+    if short not in _short_ids():
+        close = difflib.get_close_matches(short, _short_ids(), n=3, cutoff=0.6)
+        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise UnknownEnvError(
+            f"Unknown salesenv id {env_id!r}.{hint} salesenv.list_envs() lists all "
+            f"{len(_short_ids())} ids."
+        )
+    return f"{NAMESPACE}/{short}-{VERSION}"
+
+
+def make(env_id: str, **overrides: Any) -> gym.Env:
+    """Creates an env by id, like `gymnasium.make`.
+
+    Args:
+        env_id: A short id such as "SalesLLM-zh-hard" (see `list_envs`) or the full
+            Gymnasium id "salesenv/SalesLLM-zh-hard-v0".
+        **overrides: Keyword arguments for `SalesEnv` (customer, scorer, scenarios,
+            max_rounds, render_mode, ...).
+    """
+    return gym.make(resolve_id(env_id), **overrides)
+
+
+def make_vec(env_id: str, num_envs: int, **overrides: Any) -> gym.vector.VectorEnv:
+    """Creates `num_envs` copies of an env in a synchronous Gymnasium vector env.
+
+    Each copy gets its own customer simulator; observations and actions are tuples of str.
+    Episodes autoreset on the step after they end (Gymnasium's next-step autoreset).
+    """
+    if num_envs < 1:
+        raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+    full_id = resolve_id(env_id)
+    return gym.vector.SyncVectorEnv([lambda: gym.make(full_id, **overrides) for _ in range(num_envs)])

@@ -1,0 +1,146 @@
+"""The hierarchical scenario sampler: base draw -> product-conditioned enrichment -> scripts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from salesenv.scenarios import prompts
+from salesenv.scenarios.scenario import DIFFICULTIES, FACTORS, LANGUAGES, Fact, Persona, Product, Scenario
+from salesenv.scenarios.seed import SeedData, load_seed
+
+# DESIGN.md does not give the paper's difficulty shares; salesenv uses equal shares and
+# documents it (README). Pass `mix=` to change them.
+DIFFICULTY_MIX: Mapping[str, float] = {d: 1 / len(DIFFICULTIES) for d in DIFFICULTIES}
+DOMAINS = ("finance", "consumer")
+N_MOTIVATIONS = 2
+N_PAIN_POINTS = 2
+N_DECISION_FACTORS = 3
+
+
+class ScenarioSampler:
+    """Samples scenarios for one language.
+
+    The draw is hierarchical: a domain (finance or consumer goods, equal odds), a category,
+    a product, a persona (age group, gender, city, occupation, communication style) and a
+    difficulty; then a product-conditioned enrichment (motivations and pain points from the
+    category, decision factors weighted towards the ones the product's facts and the
+    chosen pain points bear on); then the two scripts and the trigger sentence.
+
+    Args:
+        language: "zh" or "en".
+        difficulty: A difficulty id, or "mixed" to draw one from `mix`.
+        domain: Restrict to "finance" or "consumer"; None draws both.
+        mix: Difficulty shares used when `difficulty == "mixed"`.
+        seed_data: Seed data to sample from (defaults to the shipped data).
+
+    Raises:
+        ValueError: On an unknown language, difficulty or domain.
+    """
+
+    def __init__(
+        self,
+        language: str,
+        difficulty: str = "mixed",
+        domain: str | None = None,
+        mix: Mapping[str, float] | None = None,
+        seed_data: SeedData | None = None,
+    ) -> None:
+        if language not in LANGUAGES:
+            raise ValueError(f"language must be one of {LANGUAGES}, got {language!r}")
+        if difficulty != "mixed" and difficulty not in DIFFICULTIES:
+            raise ValueError(
+                f"difficulty must be 'mixed' or one of {DIFFICULTIES}, got {difficulty!r}"
+            )
+        if domain is not None and domain not in DOMAINS:
+            raise ValueError(f"domain must be None or one of {DOMAINS}, got {domain!r}")
+        self.language = language
+        self.difficulty = difficulty
+        self.seed = seed_data or load_seed()
+        mix = dict(mix or DIFFICULTY_MIX)
+        unknown = set(mix) - set(DIFFICULTIES)
+        if unknown or not mix or min(mix.values()) < 0 or sum(mix.values()) <= 0:
+            raise ValueError(f"mix must map difficulties {DIFFICULTIES} to shares >= 0, got {mix}")
+        total = sum(mix.values())
+        self._mix_ids = list(mix)
+        self._mix_p = np.array([mix[d] / total for d in self._mix_ids])
+        domains = DOMAINS if domain is None else (domain,)
+        self._categories = {
+            d: [c for c, info in self.seed.categories.items() if info["domain"] == d] for d in domains
+        }
+        self._products = {c: self.seed.products_in(c) for cs in self._categories.values() for c in cs}
+
+    def sample(self, rng: np.random.Generator, difficulty: str | None = None) -> Scenario:
+        """Draws one scenario.
+
+        Args:
+            rng: The only source of randomness; equal generator states give equal scenarios.
+            difficulty: Overrides the sampler's difficulty for this draw.
+        """
+        lang = self.language
+        seed = self.seed
+        domain = _pick(rng, list(self._categories))
+        category_id = _pick(rng, self._categories[domain])
+        category = seed.categories[category_id]
+        raw_product = _pick(rng, self._products[category_id])
+        difficulty = difficulty or self.difficulty
+        if difficulty == "mixed":
+            difficulty = self._mix_ids[int(rng.choice(len(self._mix_ids), p=self._mix_p))]
+        profile = seed.difficulties[difficulty]
+        personas = seed.personas
+
+        product = Product(
+            id=raw_product["id"],
+            domain=domain,
+            category=category_id,
+            category_name=category["name"][lang],
+            name=raw_product["name"][lang],
+            price=raw_product["price"][lang],
+            facts=tuple(Fact(f["factor"], f[lang]) for f in raw_product["facts"]),
+            selling_points=tuple(s[lang] for s in raw_product["selling_points"]),
+        )
+        motivations = _pick_many(rng, category["motivations"], N_MOTIVATIONS)
+        pains = _pick_many(rng, category["pain_points"], N_PAIN_POINTS)
+        weights = np.full(len(FACTORS), 0.5)
+        for i, factor in enumerate(FACTORS):
+            if any(f.factor == factor for f in product.facts):
+                weights[i] += 3.0
+            if any(item["factor"] == factor for item in (*motivations, *pains)):
+                weights[i] += 2.0
+        chosen = rng.choice(len(FACTORS), size=N_DECISION_FACTORS, replace=False, p=weights / weights.sum())
+        persona = Persona(
+            age_group=_pick(rng, personas["age_groups"])[lang],
+            gender=_pick(rng, personas["genders"])[lang],
+            city=_pick(rng, personas["cities"][lang]),
+            occupation=_pick(rng, personas["occupations"][lang]),
+            motivations=tuple(Fact(m["factor"], m[lang]) for m in motivations),
+            pain_points=tuple(Fact(p["factor"], p[lang]) for p in pains),
+            decision_factors=tuple(FACTORS[int(i)] for i in chosen),
+            communication=_pick(rng, personas["communication_styles"])[lang],
+        )
+        trigger = _pick(rng, seed.openings[lang]).format(
+            product=product.name, category=product.category_name
+        )
+        return Scenario(
+            language=lang,
+            difficulty=difficulty,
+            buy_propensity=profile.buy_propensity,
+            customer_prompt=prompts.customer_prompt(
+                lang, product, persona, difficulty, profile.buy_propensity,
+                profile.style[lang], seed.factor_names,
+            ),
+            salesperson_prompt=prompts.salesperson_prompt(lang, product),
+            trigger=trigger,
+            product=product,
+            persona=persona,
+        )
+
+
+def _pick(rng: np.random.Generator, items: list):
+    return items[int(rng.integers(len(items)))]
+
+
+def _pick_many(rng: np.random.Generator, items: list, k: int) -> list:
+    idx = rng.choice(len(items), size=min(k, len(items)), replace=False)
+    return [items[int(i)] for i in sorted(idx)]
