@@ -344,7 +344,10 @@ class PersonaCustomer(CustomerLM):
         if st.hostility >= temper.hostility_limit:
             return Decision.HOSTILE
         if st.intent <= GIVE_UP_INTENT and st.seller_turns >= 2:
-            return Decision.HOSTILE if st.hostility >= 1.0 else Decision.NO
+            if st.hostility >= 1.0:
+                return Decision.HOSTILE
+            # A customer who engaged says a clear no; one who was not engaged brushes off.
+            return Decision.BRUSH_OFF if st.unproductive >= 2 else Decision.NO
         if st.unproductive > temper.patience:
             return Decision.BRUSH_OFF
         if is_close:

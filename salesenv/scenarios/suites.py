@@ -164,6 +164,7 @@ def write_suite(path: str | os.PathLike[str], scenarios: Sequence[Scenario]) -> 
                     _write_lines(handle, scenarios)
             else:
                 _write_lines(raw, scenarios)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
