@@ -35,7 +35,8 @@ class SalesEnv(gym.Env[str, str]):
     `info["messages"]` is the chat from the salesperson's side as OpenAI-style messages:
     the salesperson's system prompt, then the customer as "user" and the salesperson as
     "assistant", ready for `tokenizer.apply_chat_template`. Nothing from the customer's
-    private script reaches the observation or the info.
+    private script reaches the observation or the info, except what the customer chooses to
+    say; the difficulty appears in the info only once the episode is over.
 
     Args:
         language: "zh" or "en".
@@ -151,6 +152,7 @@ class SalesEnv(gym.Env[str, str]):
             score = self.scorer.score_batch([dialogue])[0]
             reward = score.final
             info["decision"] = reply.decision.value if reply.decision else None
+            info["difficulty"] = self._scenario.difficulty
             info["score"] = score.as_dict()
             self.customer.release(self._conversation_id)
         if self.render_mode == "human":
@@ -198,7 +200,6 @@ class SalesEnv(gym.Env[str, str]):
         return {
             "scenario_id": scenario.id,
             "language": scenario.language,
-            "difficulty": scenario.difficulty,
             "round": self._round,
             "max_rounds": self.max_rounds,
             "system_prompt": scenario.salesperson_prompt,

@@ -53,7 +53,7 @@ def run_episode(
         agent=agent.name,
         scenario_id=start["scenario_id"],
         language=start["language"],
-        difficulty=start["difficulty"],
+        difficulty=info["difficulty"],
         seed=seed,
         rounds=info["round"],
         terminated=terminated,
