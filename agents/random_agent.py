@@ -5,12 +5,29 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-
 from salesenv.agents.base import product_facts
 
 _STOCK = {
-    "zh": ["您好。", "我们的产品很好。", "嗯嗯。", "这个可以考虑一下。", "今天天气不错。", "好的好的。", "您看呢？", ""],
-    "en": ["Hello.", "Our product is great.", "Okay.", "You could consider it.", "Nice weather today.", "Sure, sure.", "What do you think?", ""],
+    "zh": [
+        "您好。",
+        "我们的产品很好。",
+        "嗯嗯。",
+        "这个可以考虑一下。",
+        "今天天气不错。",
+        "好的好的。",
+        "您看呢？",
+        "",
+    ],
+    "en": [
+        "Hello.",
+        "Our product is great.",
+        "Okay.",
+        "You could consider it.",
+        "Nice weather today.",
+        "Sure, sure.",
+        "What do you think?",
+        "",
+    ],
 }
 _NOISE = "abcdefghijklmnopqrstuvwxyz 0123456789的一是了我不人在他有这个上们来到时大地为子中你说生国年着就那和要"
 

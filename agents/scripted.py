@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from salesenv.agents.base import product_facts
+
 from salesenv.cues import lexicon
 from salesenv.scenarios.scenario import Fact
 
@@ -63,7 +64,9 @@ class ScriptedSalesAgent:
         parts = []
         if asked:
             fact = self._fact_for(asked)
-            parts.append(lines["answer"].format(fact=_bare(fact.text)) if fact else lines["unknown"])
+            parts.append(
+                lines["answer"].format(fact=_bare(fact.text)) if fact else lines["unknown"]
+            )
             self.answered += 1
         elif lex.has("customer_objection", observation):
             fact = self._fact_for(topics) or self._any_fact()

@@ -17,7 +17,9 @@ def main() -> None:
     suite = build_suite(SALESLLM_1805)
     path = write_suite(builtin_suite_path(SALESLLM_1805), suite.scenarios)
     print(f"wrote {len(suite)} scenarios to {path} (content hash {suite.content_hash})")
-    for (language, difficulty), n in sorted(Counter((s.language, s.difficulty) for s in suite).items()):
+    for (language, difficulty), n in sorted(
+        Counter((s.language, s.difficulty) for s in suite).items()
+    ):
         print(f"  {language} {difficulty:<12} {n}")
 
 

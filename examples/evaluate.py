@@ -17,11 +17,11 @@ from pathlib import Path
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
+from salesenv.rewards import EpisodeScorer
 from tqdm import tqdm
 
 import salesenv
 from salesenv.evaluation import format_table, run_episode, summarize
-from salesenv.rewards import EpisodeScorer
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -54,8 +54,12 @@ def main(cfg: DictConfig) -> None:
         "".join(json.dumps(r.as_dict(), ensure_ascii=False) + "\n" for r in records),
     )
     write_atomically(out / "summary.json", json.dumps(rows, indent=2))
-    print(f"\nScores on the 0-10 scale (profile {scorer.profile.name}, alpha {scorer.profile.alpha}),")
-    print(f"{cfg.episodes} episodes per row, persona customer; ci95 = 95% interval of the mean final.\n")
+    print(
+        f"\nScores on the 0-10 scale (profile {scorer.profile.name}, alpha {scorer.profile.alpha}),"
+    )
+    print(
+        f"{cfg.episodes} episodes per row, persona customer; ci95 = 95% interval of the mean final.\n"
+    )
     print(format_table(rows))
     print(f"\nRecords: {out / 'episodes.jsonl'}")
 

@@ -44,7 +44,9 @@ class DecisionIntentScorer:
 
     def __init__(self, undecided_level: str = "C") -> None:
         if undecided_level not in INTENT_POINTS:
-            raise ValueError(f"undecided_level must be one of {INTENT_LEVELS}, got {undecided_level!r}")
+            raise ValueError(
+                f"undecided_level must be one of {INTENT_LEVELS}, got {undecided_level!r}"
+            )
         self.undecided_level = undecided_level
 
     def score_batch(self, dialogues: Sequence[Dialogue]) -> list[IntentResult]:

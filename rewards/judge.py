@@ -78,15 +78,20 @@ class RubricJudge:
         scenario = dialogue.scenario
         lang = scenario.language
         lex = lexicon(lang)
-        facts = (
-            [(f.factor, f.text) for f in scenario.product.facts] if scenario.product else []
-        )
+        facts = [(f.factor, f.text) for f in scenario.product.facts] if scenario.product else []
         sheet = FactSheet.build(lang, facts, scenario.salesperson_prompt)
         turns = dialogue.turns
         f: dict[str, float] = dict.fromkeys(
             (
-                "factors_clarified", "objections_resolved", "next_step", "seller_closed",
-                "repetitions", "ignored_questions", "over_promises", "pressure", "tricks",
+                "factors_clarified",
+                "objections_resolved",
+                "next_step",
+                "seller_closed",
+                "repetitions",
+                "ignored_questions",
+                "over_promises",
+                "pressure",
+                "tricks",
                 "wrong_language",
             ),
             0.0,
@@ -125,7 +130,8 @@ class RubricJudge:
                     f["ignored_questions"] += 1
             if lex.has("customer_objection", previous) and (grounded or lex.has("empathy", text)):
                 next_customer_ok = following and not (
-                    lex.has("customer_objection", following) or lex.has("customer_refusal", following)
+                    lex.has("customer_objection", following)
+                    or lex.has("customer_refusal", following)
                 )
                 if next_customer_ok:
                     f["objections_resolved"] += 1

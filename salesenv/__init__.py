@@ -1,9 +1,9 @@
 """salesenv: a Gymnasium environment for LLM sales agents.
 
-    import salesenv
-    env = salesenv.make("SalesLLM-zh-hard")
-    obs, info = env.reset(seed=0)
-    obs, reward, terminated, truncated, info = env.step("您好！")
+import salesenv
+env = salesenv.make("SalesLLM-zh-hard")
+obs, info = env.reset(seed=0)
+obs, reward, terminated, truncated, info = env.step("您好！")
 """
 
 from salesenv.dialogue import Decision, Dialogue, Turn

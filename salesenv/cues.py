@@ -34,14 +34,19 @@ _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
 _EN_WORD = re.compile(r"[a-z0-9]+(?:['.][a-z0-9]+)*")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
-_NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*(%|％|元|块|万|亿|美元|dollars?|usd|cny|rmb)?", re.I)
+_NUMBER = re.compile(
+    r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*(%|％|元|块|万|亿|美元|dollars?|usd|cny|rmb)?",
+    re.I,
+)
 _CURRENCY_PREFIX = re.compile(r"[$¥￥£€]\s*$")
 _STOPWORDS = frozenset(
-    "the a an and or but of to in on for with at by from is are was were be been it its this that "
-    "these those you your we our they their i me my he she his her as so if than then there here "
-    "can will would could should may might do does did have has had not no yes all any some very "
-    "just also more most less per up out about into over after before what which who how when "
-    "where why".split()
+    """
+    the a an and or but of to in on for with at by from is are was were be been it its this
+    that these those you your we our they their i me my he she his her as so if than then
+    there here can will would could should may might do does did have has had not no yes
+    all any some very just also more most less per up out about into over after before what
+    which who how when where why
+    """.split()
 )
 
 
@@ -104,7 +109,9 @@ def in_language(text: str, language: str) -> bool:
 def tokens(text: str, language: str) -> frozenset[str]:
     """Content tokens for overlap measures: words (en) or character bigrams (zh), plus numbers."""
     low = text.lower()
-    found = {w for w in _EN_WORD.findall(low) if w not in _STOPWORDS and (len(w) > 2 or w.isdigit())}
+    found = {
+        w for w in _EN_WORD.findall(low) if w not in _STOPWORDS and (len(w) > 2 or w.isdigit())
+    }
     if language == "zh":
         for run in _CJK_RUN.findall(low):
             found.update(run[i : i + 2] for i in range(len(run) - 1))
@@ -146,7 +153,9 @@ class FactSheet:
     allows_concession: bool
 
     @classmethod
-    def build(cls, language: str, facts: Iterable[tuple[str, str]], reference_text: str) -> FactSheet:
+    def build(
+        cls, language: str, facts: Iterable[tuple[str, str]], reference_text: str
+    ) -> FactSheet:
         lex = lexicon(language)
         return cls(
             language=language,
@@ -156,7 +165,9 @@ class FactSheet:
             allows_concession=lex.has("concession", reference_text),
         )
 
-    def grounded_factors(self, utterance_tokens: frozenset[str], threshold: float = 0.34) -> set[str]:
+    def grounded_factors(
+        self, utterance_tokens: frozenset[str], threshold: float = 0.34
+    ) -> set[str]:
         """Factors of the facts that an utterance restates (token containment >= threshold)."""
         hits = set()
         for factor, fact_tokens in self.facts:

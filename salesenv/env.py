@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 
@@ -50,7 +50,7 @@ class SalesEnv(gym.Env[str, str]):
         render_mode: "ansi" (render returns the transcript) or "human" (prints it).
     """
 
-    metadata = {"render_modes": ["human", "ansi"], "render_fps": 1}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["human", "ansi"], "render_fps": 1}
 
     def __init__(
         self,
@@ -113,7 +113,9 @@ class SalesEnv(gym.Env[str, str]):
 
     def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
         if self._done:
-            raise gym.error.ResetNeeded("the episode is over (or never started): call reset() first")
+            raise gym.error.ResetNeeded(
+                "the episode is over (or never started): call reset() first"
+            )
         if not isinstance(action, str):
             raise TypeError(
                 f"SalesEnv actions are the salesperson's utterance as a str, got {type(action).__name__}"
@@ -191,7 +193,9 @@ class SalesEnv(gym.Env[str, str]):
             if index is None:
                 index = int(self.np_random.integers(len(self.scenarios)))
             if not 0 <= index < len(self.scenarios):
-                raise IndexError(f"scenario_index {index} is out of range 0..{len(self.scenarios) - 1}")
+                raise IndexError(
+                    f"scenario_index {index} is out of range 0..{len(self.scenarios) - 1}"
+                )
             return self.scenarios[index]
         return self.sampler.sample(self.np_random)
 

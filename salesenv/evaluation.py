@@ -103,7 +103,9 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
         "| " + " | ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)) + " |",
         "|" + "|".join("-" * (w + 2) for w in widths) + "|",
     ]
-    lines += ["| " + " | ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) + " |" for r in cells]
+    lines += [
+        "| " + " | ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) + " |" for r in cells
+    ]
     return "\n".join(lines)
 
 

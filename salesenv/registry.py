@@ -92,4 +92,6 @@ def make_vec(env_id: str, num_envs: int, **overrides: Any) -> gym.vector.VectorE
     if num_envs < 1:
         raise ValueError(f"num_envs must be >= 1, got {num_envs}")
     full_id = resolve_id(env_id)
-    return gym.vector.SyncVectorEnv([lambda: gym.make(full_id, **overrides) for _ in range(num_envs)])
+    return gym.vector.SyncVectorEnv(
+        [lambda: gym.make(full_id, **overrides) for _ in range(num_envs)]
+    )

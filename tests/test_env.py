@@ -11,9 +11,9 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from salesenv.agents import ScriptedSalesAgent
 
 import salesenv
-from salesenv.agents import ScriptedSalesAgent
 from salesenv.env import SalesEnv
 from salesenv.evaluation import run_episode
 from salesenv.scenarios import ScenarioSampler
@@ -30,7 +30,11 @@ def test_registry_ids_and_aliases():
     assert "SalesLLM-zh-veryhard" in ids and "SalesLLM-en-mixed" in ids
     env = gym.make("salesenv/SalesLLM-zh-hard-v0")
     assert isinstance(env.unwrapped, SalesEnv)
-    for alias in ("SalesLLM-en-veryhard", "SalesLLM-en-veryhard-v0", "salesenv/SalesLLM-en-veryhard-v0"):
+    for alias in (
+        "SalesLLM-en-veryhard",
+        "SalesLLM-en-veryhard-v0",
+        "salesenv/SalesLLM-en-veryhard-v0",
+    ):
         unwrapped = salesenv.make(alias).unwrapped
         assert (unwrapped.sampler.language, unwrapped.sampler.difficulty) == ("en", "very_hard")
 
@@ -81,7 +85,9 @@ def test_reward_is_zero_until_the_end_then_the_blend():
         done = terminated or truncated
     assert all(r == 0.0 for r in rewards[:-1])
     score = info["score"]
-    assert rewards[-1] == score["final"] == pytest.approx(0.5 * score["intent"] + 0.5 * score["judge"])
+    assert (
+        rewards[-1] == score["final"] == pytest.approx(0.5 * score["intent"] + 0.5 * score["judge"])
+    )
     assert score["intent"] in (2.0, 4.0, 6.0, 8.0, 10.0)
     assert score["judge"] == int(score["judge"]) and 0 <= score["judge"] <= 10
     assert info["decision"] in ("buy", "maybe", "no", "brush_off", "hostile")
@@ -92,9 +98,9 @@ def test_reward_is_zero_until_the_end_then_the_blend():
 def test_round_limit_truncates_with_a_decision():
     env = salesenv.make("SalesLLM-en-medium", max_rounds=2)
     env.reset(seed=0)
-    obs, reward, terminated, truncated, info = env.step("May I ask what matters most to you?")
+    _, reward, terminated, truncated, info = env.step("May I ask what matters most to you?")
     assert not (terminated or truncated)
-    obs, reward, terminated, truncated, info = env.step("May I ask what matters most to you?")
+    _obs, reward, terminated, truncated, info = env.step("May I ask what matters most to you?")
     assert truncated and not terminated
     assert info["decision"] is not None and reward == info["score"]["final"]
 
@@ -130,7 +136,7 @@ def test_overlong_action_is_truncated_and_flagged():
 def test_empty_action_is_a_wasted_turn():
     env = SalesEnv("zh", "medium")
     env.reset(seed=0)
-    obs, reward, terminated, truncated, info = env.step("")
+    obs, reward, terminated, _truncated, info = env.step("")
     assert info["action_empty"] is True
     assert obs and not terminated and reward == 0.0
 
@@ -144,12 +150,18 @@ def test_text_spaces_accept_any_unicode():
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(actions=st.lists(st.one_of(st.text(max_size=300), st.text(min_size=3000, max_size=6000)), min_size=1, max_size=25))
+@given(
+    actions=st.lists(
+        st.one_of(st.text(max_size=300), st.text(min_size=3000, max_size=6000)),
+        min_size=1,
+        max_size=25,
+    )
+)
 def test_random_unicode_never_crashes(actions):
     env = SalesEnv("en", "mixed")
     obs, _ = env.reset(seed=0)
     for action in actions:
-        obs, reward, terminated, truncated, info = env.step(action)
+        obs, reward, terminated, truncated, _info = env.step(action)
         assert env.observation_space.contains(obs)
         assert 0.0 <= reward <= 10.0
         if terminated or truncated:
@@ -161,9 +173,11 @@ CANARIES = ("CANARY-CITY-7731", "CANARY-JOB-4410", "0.3377")
 
 def _canary_scenario(language: str):
     base = ScenarioSampler(language, "hard").sample(np.random.default_rng(1))
-    prompt = base.customer_prompt.replace(base.persona.city, CANARIES[0]).replace(
-        base.persona.occupation, CANARIES[1]
-    ).replace("0.20", CANARIES[2])
+    prompt = (
+        base.customer_prompt.replace(base.persona.city, CANARIES[0])
+        .replace(base.persona.occupation, CANARIES[1])
+        .replace("0.20", CANARIES[2])
+    )
     persona = dataclasses.replace(base.persona, city=CANARIES[0], occupation=CANARIES[1])
     return dataclasses.replace(base, customer_prompt=prompt, persona=persona, buy_propensity=0.3377)
 
@@ -194,9 +208,9 @@ def test_information_barrier(language):
 def test_options_scenario_and_scenario_index():
     scenarios = [ScenarioSampler("en", "easy").sample(np.random.default_rng(i)) for i in range(3)]
     env = salesenv.make("SalesLLM-en-easy", scenarios=scenarios)
-    obs, info = env.reset(seed=0, options={"scenario_index": 2})
+    _, info = env.reset(seed=0, options={"scenario_index": 2})
     assert info["scenario_id"] == scenarios[2].id
-    obs, info = env.reset(options={"scenario": scenarios[1].to_dict()})
+    _obs, info = env.reset(options={"scenario": scenarios[1].to_dict()})
     assert info["scenario_id"] == scenarios[1].id
     with pytest.raises(IndexError):
         env.reset(options={"scenario_index": 3})
@@ -208,11 +222,13 @@ def test_options_scenario_and_scenario_index():
 
 def test_make_vec_steps_many_conversations():
     envs = salesenv.make_vec("SalesLLM-zh-mixed", num_envs=4)
-    obs, info = envs.reset(seed=0)
+    obs, _ = envs.reset(seed=0)
     assert len(obs) == 4 and all(isinstance(o, str) and o for o in obs)
     finished = 0
     for _ in range(30):
-        obs, rewards, terminated, truncated, info = envs.step(tuple("请问您最看重什么？" for _ in range(4)))
+        obs, rewards, terminated, truncated, _info = envs.step(
+            tuple("请问您最看重什么？" for _ in range(4))
+        )
         assert rewards.shape == (4,)
         finished += int(np.sum(terminated | truncated))
     assert finished >= 4  # episodes ended and autoreset

@@ -25,10 +25,17 @@ def _record(rid, customer, seller=SELLER_EN, **extra):
 
 
 MESSY = [
-    _record(1, "You are a customer.\nDifficulty level: very_hard\nBuy-inclination score: 0.1\nYou worry about the price."),
-    _record(2, "You are a customer.\n  difficulty  LEVEL :   Very Hard \nBuying inclination score:0.15"),
+    _record(
+        1,
+        "You are a customer.\nDifficulty level: very_hard\nBuy-inclination score: 0.1\nYou worry about the price.",
+    ),
+    _record(
+        2, "You are a customer.\n  difficulty  LEVEL :   Very Hard \nBuying inclination score:0.15"
+    ),
     _record(3, "You are a customer. Difficulty: EASY. Buy-inclination score: 0.8"),
-    _record(4, "你是一位顾客。\n难度等级：非常困难\n购买倾向分：0.1\n你担心费用太贵。", seller=SELLER_ZH),
+    _record(
+        4, "你是一位顾客。\n难度等级：非常困难\n购买倾向分：0.1\n你担心费用太贵。", seller=SELLER_ZH
+    ),
     _record(5, "你是一位顾客。\n难度：对抗性\n", seller=SELLER_ZH),
     _record(6, "你是一位顾客。\n难度等级: 中等 \n购买倾向: 0.5", seller=SELLER_ZH),
     _record(7, "You are a customer.\nBuy-inclination score: 0.2\nNo difficulty line here."),
@@ -36,7 +43,11 @@ MESSY = [
     _record(9, ""),  # unusable: empty customer prompt
     _record(10, "You are a customer.", seller="   "),  # unusable: empty seller prompt
     {"id": 11, "user_system_prompt": "You are a customer.", "assistant_system_prompt": SELLER_EN},
-    _record(12, "You are a customer.\nDifficulty level: adversarial\nBuy-inclination score: 0.05", language="en"),
+    _record(
+        12,
+        "You are a customer.\nDifficulty level: adversarial\nBuy-inclination score: 0.05",
+        language="en",
+    ),
     _record(13, "You are a customer.\nDifficulty Level: hard"),
 ]
 
@@ -87,11 +98,22 @@ def test_messy_file_loads_what_it_can(messy_file):
 @pytest.mark.parametrize(
     ("label", "expected"),
     [
-        ("very_hard", "very_hard"), ("Very Hard", "very_hard"), ("VERY-HARD", "very_hard"),
-        ("veryhard", "very_hard"), ("非常困难", "very_hard"), ("很困难", "very_hard"),
-        ("简单", "easy"), (" Easy ", "easy"), ("中等", "medium"), ("Medium", "medium"),
-        ("困难", "hard"), ("hard", "hard"), ("对抗性", "adversarial"), ("对抗", "adversarial"),
-        ("Adversarial", "adversarial"), ("banana", None),
+        ("very_hard", "very_hard"),
+        ("Very Hard", "very_hard"),
+        ("VERY-HARD", "very_hard"),
+        ("veryhard", "very_hard"),
+        ("非常困难", "very_hard"),
+        ("很困难", "very_hard"),
+        ("简单", "easy"),
+        (" Easy ", "easy"),
+        ("中等", "medium"),
+        ("Medium", "medium"),
+        ("困难", "hard"),
+        ("hard", "hard"),
+        ("对抗性", "adversarial"),
+        ("对抗", "adversarial"),
+        ("Adversarial", "adversarial"),
+        ("banana", None),
     ],
 )
 def test_difficulty_labels(label, expected):
@@ -100,15 +122,21 @@ def test_difficulty_labels(label, expected):
 
 def test_score_to_difficulty():
     assert [difficulty_from_score(x) for x in (0.9, 0.5, 0.3, 0.12, 0.06, 0.0)] == [
-        "easy", "medium", "hard", "very_hard", "adversarial", "adversarial",
+        "easy",
+        "medium",
+        "hard",
+        "very_hard",
+        "adversarial",
+        "adversarial",
     ]
     assert read_difficulty("Buying inclination score : 0.8") == (None, 0.8)
     assert read_difficulty("nothing") == (None, None)
 
 
 def test_salesllm_scenarios_run_in_the_env(messy_file):
-    import salesenv
     from salesenv.agents import ScriptedSalesAgent
+
+    import salesenv
     from salesenv.evaluation import run_episode
 
     with pytest.warns(SuiteFormatWarning):

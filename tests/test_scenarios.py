@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 import salesenv
-from salesenv.scenarios import DIFFICULTIES, Scenario, ScenarioSampler, build_suite, load_suite, write_suite
+from salesenv.scenarios import (
+    DIFFICULTIES,
+    Scenario,
+    ScenarioSampler,
+    build_suite,
+    load_suite,
+    write_suite,
+)
 from salesenv.scenarios.space import count_distinct, sample_space
 
 

@@ -13,14 +13,39 @@ from salesenv.scenarios.seed import load_seed
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 CONSUMER_CATEGORIES = {
-    "All_Beauty", "Amazon_Fashion", "Appliances", "Arts_Crafts_and_Sewing", "Automotive",
-    "Baby_Products", "Beauty_and_Personal_Care", "Books", "CDs_and_Vinyl",
-    "Cell_Phones_and_Accessories", "Clothing_Shoes_and_Jewelry", "Digital_Music", "Electronics",
-    "Gift_Cards", "Grocery_and_Gourmet_Food", "Handmade_Products", "Health_and_Household",
-    "Health_and_Personal_Care", "Home_and_Kitchen", "Industrial_and_Scientific", "Kindle_Store",
-    "Magazine_Subscriptions", "Movies_and_TV", "Musical_Instruments", "Office_Products",
-    "Patio_Lawn_and_Garden", "Pet_Supplies", "Software", "Sports_and_Outdoors",
-    "Subscription_Boxes", "Tools_and_Home_Improvement", "Toys_and_Games", "Video_Games",
+    "All_Beauty",
+    "Amazon_Fashion",
+    "Appliances",
+    "Arts_Crafts_and_Sewing",
+    "Automotive",
+    "Baby_Products",
+    "Beauty_and_Personal_Care",
+    "Books",
+    "CDs_and_Vinyl",
+    "Cell_Phones_and_Accessories",
+    "Clothing_Shoes_and_Jewelry",
+    "Digital_Music",
+    "Electronics",
+    "Gift_Cards",
+    "Grocery_and_Gourmet_Food",
+    "Handmade_Products",
+    "Health_and_Household",
+    "Health_and_Personal_Care",
+    "Home_and_Kitchen",
+    "Industrial_and_Scientific",
+    "Kindle_Store",
+    "Magazine_Subscriptions",
+    "Movies_and_TV",
+    "Musical_Instruments",
+    "Office_Products",
+    "Patio_Lawn_and_Garden",
+    "Pet_Supplies",
+    "Software",
+    "Sports_and_Outdoors",
+    "Subscription_Boxes",
+    "Tools_and_Home_Improvement",
+    "Toys_and_Games",
+    "Video_Games",
 }
 FINANCE_CATEGORIES = {"bank_deposits", "stocks", "insurance", "bond_funds"}
 
@@ -78,7 +103,11 @@ def test_persona_attributes_and_difficulties():
         assert len(personas["cities"][lang]) >= 30
         assert len(personas["occupations"][lang]) >= 30
     assert {d: p.buy_propensity for d, p in seed.difficulties.items()} == {
-        "easy": 0.80, "medium": 0.50, "hard": 0.20, "very_hard": 0.10, "adversarial": 0.05,
+        "easy": 0.80,
+        "medium": 0.50,
+        "hard": 0.20,
+        "very_hard": 0.10,
+        "adversarial": 0.05,
     }
 
 
@@ -105,7 +134,7 @@ def test_customer_phrases_never_sound_like_a_seller(lang):
 
 def test_trigger_sentences_fill_their_slots():
     seed = load_seed()
-    for lang, openings in seed.openings.items():
+    for _lang, openings in seed.openings.items():
         assert len(openings) >= 12
         for template in openings:
             filled = template.format(product="P", category="C")

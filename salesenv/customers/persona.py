@@ -271,7 +271,9 @@ class PersonaCustomer(CustomerLM):
                 events.add("pressure")
                 loss += LOSS_PRESSURE
                 st.hostility += 0.5
-            if len(toks) >= 3 and any(_jaccard(toks, old) >= REPETITION_JACCARD for old in st.history):
+            if len(toks) >= 3 and any(
+                _jaccard(toks, old) >= REPETITION_JACCARD for old in st.history
+            ):
                 events.add("repetition")
                 loss += LOSS_REPETITION
             st.history.append(toks)
@@ -301,7 +303,9 @@ class PersonaCustomer(CustomerLM):
                     events.add("ignored")
                     loss += LOSS_IGNORED
             for factor in grounded - st.addressed - {item}:
-                gain += GAIN_NEW_TOP_FACTOR if factor in profile.decision_factors else GAIN_NEW_FACTOR
+                gain += (
+                    GAIN_NEW_TOP_FACTOR if factor in profile.decision_factors else GAIN_NEW_FACTOR
+                )
                 productive = True
             st.addressed |= grounded
             if is_discovery:
@@ -369,7 +373,9 @@ class PersonaCustomer(CustomerLM):
 
     # -- what the customer says -------------------------------------------------------------
 
-    def _next_agenda_question(self, st: _Conversation, rng: random.Random, prefix_key: str = "") -> str:
+    def _next_agenda_question(
+        self, st: _Conversation, rng: random.Random, prefix_key: str = ""
+    ) -> str:
         parts = [self._say(st, rng, prefix_key)] if prefix_key else []
         while st.agenda:
             kind, item = st.agenda.pop(0)
@@ -405,7 +411,9 @@ class PersonaCustomer(CustomerLM):
         lang = st.profile.language
         bank = self._bank[lang]
         options = bank[key[0]][key[1]] if isinstance(key, tuple) else bank[key]
-        fresh = [i for i in range(len(options)) if (str(key), i) not in st.used] or list(range(len(options)))
+        fresh = [i for i in range(len(options)) if (str(key), i) not in st.used] or list(
+            range(len(options))
+        )
         index = fresh[rng.randrange(len(fresh))]
         st.used.add((str(key), index))
         factor = factor_id

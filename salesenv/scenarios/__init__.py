@@ -1,7 +1,15 @@
 """Scenarios: seed data, the hierarchical sampler, suites and their loaders."""
 
 from salesenv.scenarios.sampler import DIFFICULTY_MIX, ScenarioSampler
-from salesenv.scenarios.scenario import DIFFICULTIES, FACTORS, LANGUAGES, Fact, Persona, Product, Scenario
+from salesenv.scenarios.scenario import (
+    DIFFICULTIES,
+    FACTORS,
+    LANGUAGES,
+    Fact,
+    Persona,
+    Product,
+    Scenario,
+)
 from salesenv.scenarios.suites import (
     SALESLLM_1805,
     Suite,

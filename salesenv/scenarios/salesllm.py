@@ -18,16 +18,45 @@ from salesenv.scenarios.scenario import Scenario
 PROPENSITIES = {"easy": 0.80, "medium": 0.50, "hard": 0.20, "very_hard": 0.10, "adversarial": 0.05}
 
 _LABELS = {
-    "easy": "easy", "simple": "easy", "简单": "easy", "容易": "easy", "简易": "easy",
-    "medium": "medium", "moderate": "medium", "normal": "medium", "intermediate": "medium",
-    "中等": "medium", "中级": "medium", "一般": "medium", "普通": "medium", "适中": "medium",
-    "hard": "hard", "difficult": "hard", "困难": "hard", "较难": "hard", "难": "hard",
-    "较困难": "hard", "有难度": "hard",
-    "veryhard": "very_hard", "verydifficult": "very_hard", "extremelyhard": "very_hard",
-    "非常困难": "very_hard", "很困难": "very_hard", "非常难": "very_hard", "很难": "very_hard",
-    "极难": "very_hard", "极其困难": "very_hard", "特别困难": "very_hard", "超难": "very_hard",
-    "adversarial": "adversarial", "hostile": "adversarial", "对抗性": "adversarial",
-    "对抗": "adversarial", "对抗型": "adversarial", "敌对": "adversarial", "敌对型": "adversarial",
+    "easy": "easy",
+    "simple": "easy",
+    "简单": "easy",
+    "容易": "easy",
+    "简易": "easy",
+    "medium": "medium",
+    "moderate": "medium",
+    "normal": "medium",
+    "intermediate": "medium",
+    "中等": "medium",
+    "中级": "medium",
+    "一般": "medium",
+    "普通": "medium",
+    "适中": "medium",
+    "hard": "hard",
+    "difficult": "hard",
+    "困难": "hard",
+    "较难": "hard",
+    "难": "hard",
+    "较困难": "hard",
+    "有难度": "hard",
+    "veryhard": "very_hard",
+    "verydifficult": "very_hard",
+    "extremelyhard": "very_hard",
+    "非常困难": "very_hard",
+    "很困难": "very_hard",
+    "非常难": "very_hard",
+    "很难": "very_hard",
+    "极难": "very_hard",
+    "极其困难": "very_hard",
+    "特别困难": "very_hard",
+    "超难": "very_hard",
+    "adversarial": "adversarial",
+    "hostile": "adversarial",
+    "对抗性": "adversarial",
+    "对抗": "adversarial",
+    "对抗型": "adversarial",
+    "敌对": "adversarial",
+    "敌对型": "adversarial",
 }
 _DIFFICULTY_LINE = re.compile(
     r"(?:difficulty(?:[ \t_-]*level)?|难度(?:等级|级别|水平)?)[ \t]*[:：=][ \t]*([^\n,，;；(（]+)",
@@ -90,7 +119,9 @@ def scenario_from_salesllm(record: dict[str, Any]) -> Scenario:
         raise ScriptSkipped("assistant_system_prompt is missing or empty")
     language = _language(record, customer)
     triggers = [record.get(f"trigger_sentence_{language}"), record.get("trigger_sentence")]
-    triggers += [record.get(f"trigger_sentence_{other}") for other in ("zh", "en") if other != language]
+    triggers += [
+        record.get(f"trigger_sentence_{other}") for other in ("zh", "en") if other != language
+    ]
     trigger = next((t for t in triggers if isinstance(t, str) and t.strip()), None)
     if trigger is None:
         raise ScriptSkipped("no trigger sentence (trigger_sentence_zh / trigger_sentence_en)")

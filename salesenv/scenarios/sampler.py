@@ -7,7 +7,15 @@ from collections.abc import Mapping
 import numpy as np
 
 from salesenv.scenarios import prompts
-from salesenv.scenarios.scenario import DIFFICULTIES, FACTORS, LANGUAGES, Fact, Persona, Product, Scenario
+from salesenv.scenarios.scenario import (
+    DIFFICULTIES,
+    FACTORS,
+    LANGUAGES,
+    Fact,
+    Persona,
+    Product,
+    Scenario,
+)
 from salesenv.scenarios.seed import SeedData, load_seed
 
 # DESIGN.md does not give the paper's difficulty shares; salesenv uses equal shares and
@@ -67,9 +75,12 @@ class ScenarioSampler:
         self._mix_p = np.array([mix[d] / total for d in self._mix_ids])
         domains = DOMAINS if domain is None else (domain,)
         self._categories = {
-            d: [c for c, info in self.seed.categories.items() if info["domain"] == d] for d in domains
+            d: [c for c, info in self.seed.categories.items() if info["domain"] == d]
+            for d in domains
         }
-        self._products = {c: self.seed.products_in(c) for cs in self._categories.values() for c in cs}
+        self._products = {
+            c: self.seed.products_in(c) for cs in self._categories.values() for c in cs
+        }
 
     def sample(self, rng: np.random.Generator, difficulty: str | None = None) -> Scenario:
         """Draws one scenario.
@@ -108,7 +119,9 @@ class ScenarioSampler:
                 weights[i] += 3.0
             if any(item["factor"] == factor for item in (*motivations, *pains)):
                 weights[i] += 2.0
-        chosen = rng.choice(len(FACTORS), size=N_DECISION_FACTORS, replace=False, p=weights / weights.sum())
+        chosen = rng.choice(
+            len(FACTORS), size=N_DECISION_FACTORS, replace=False, p=weights / weights.sum()
+        )
         persona = Persona(
             age_group=_pick(rng, personas["age_groups"])[lang],
             gender=_pick(rng, personas["genders"])[lang],
@@ -127,8 +140,13 @@ class ScenarioSampler:
             difficulty=difficulty,
             buy_propensity=profile.buy_propensity,
             customer_prompt=prompts.customer_prompt(
-                lang, product, persona, difficulty, profile.buy_propensity,
-                profile.style[lang], seed.factor_names,
+                lang,
+                product,
+                persona,
+                difficulty,
+                profile.buy_propensity,
+                profile.style[lang],
+                seed.factor_names,
             ),
             salesperson_prompt=prompts.salesperson_prompt(lang, product),
             trigger=trigger,

@@ -79,7 +79,9 @@ def load_seed() -> SeedData:
             if item["factor"] not in FACTORS:
                 raise SeedDataError(f"product {product['id']}: unknown factor {item['factor']}")
     difficulties = {
-        d["id"]: DifficultyProfile(d["id"], float(d["buy_propensity"]), {k: d[k] for k in LANGUAGES})
+        d["id"]: DifficultyProfile(
+            d["id"], float(d["buy_propensity"]), {k: d[k] for k in LANGUAGES}
+        )
         for d in _read_yaml("difficulties.yaml")
     }
     if tuple(difficulties) != DIFFICULTIES:

@@ -19,7 +19,12 @@ from math import prod
 import numpy as np
 from datasketch import MinHash, MinHashLSH
 
-from salesenv.scenarios.sampler import N_DECISION_FACTORS, N_MOTIVATIONS, N_PAIN_POINTS, ScenarioSampler
+from salesenv.scenarios.sampler import (
+    N_DECISION_FACTORS,
+    N_MOTIVATIONS,
+    N_PAIN_POINTS,
+    ScenarioSampler,
+)
 from salesenv.scenarios.scenario import DIFFICULTIES, LANGUAGES, Scenario
 from salesenv.scenarios.seed import load_seed
 
@@ -72,7 +77,9 @@ def count_distinct(
     line_counts = Counter(line for s in unique.values() for line in set(script_lines(s)))
     limit = BOILERPLATE_SHARE * len(unique)
     boilerplate = frozenset(line for line, n in line_counts.items() if n > limit)
-    sketches = MinHash.bulk([list(shingles(unique[i], boilerplate)) for i in ids], num_perm=num_perm)
+    sketches = MinHash.bulk(
+        [list(shingles(unique[i], boilerplate)) for i in ids], num_perm=num_perm
+    )
     distinct = 0
     for scenario_id, sketch in zip(ids, sketches, strict=True):
         if lsh.query(sketch):
@@ -88,7 +95,9 @@ def sample_space(n: int, seed: int = 0) -> list[Scenario]:
     samplers = [ScenarioSampler(lang) for lang in LANGUAGES]
     out = []
     for i in range(n):
-        out.append(samplers[i % 2].sample(rng, difficulty=DIFFICULTIES[(i // 2) % len(DIFFICULTIES)]))
+        out.append(
+            samplers[i % 2].sample(rng, difficulty=DIFFICULTIES[(i // 2) % len(DIFFICULTIES)])
+        )
     return out
 
 

@@ -54,7 +54,8 @@ class Suite(Sequence[Scenario]):
     def filter(self, language: str | None = None, difficulty: str | None = None) -> Suite:
         """The sub-suite of one language and/or difficulty."""
         kept = tuple(
-            s for s in self.scenarios
+            s
+            for s in self.scenarios
             if (language is None or s.language == language)
             and (difficulty is None or s.difficulty == difficulty)
         )
@@ -66,7 +67,9 @@ def difficulty_counts(total: int, mix: Mapping[str, float] = DIFFICULTY_MIX) -> 
     """Splits `total` over the difficulties by `mix`, exactly (largest remainder)."""
     shares = {d: total * mix.get(d, 0.0) / sum(mix.values()) for d in DIFFICULTIES}
     counts = {d: int(v) for d, v in shares.items()}
-    for d in sorted(shares, key=lambda d: shares[d] - counts[d], reverse=True)[: total - sum(counts.values())]:
+    for d in sorted(shares, key=lambda d: shares[d] - counts[d], reverse=True)[
+        : total - sum(counts.values())
+    ]:
         counts[d] += 1
     return counts
 
