@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from salesenv.cues import FactSheet, in_language, lexicon, tokens
+from salesenv.cues import FactSheet, in_language, is_trick, lexicon, tokens
 from salesenv.dialogue import Decision, Dialogue
 
 
@@ -37,10 +37,8 @@ class RubricWeights:
     agreement_customer_driven: float = 1.5
     maybe: float = 1.0
     next_step: float = 2.0
-    per_factor_clarified: float = 1.0
-    max_factors: int = 3
-    per_objection_resolved: float = 1.0
-    max_objections: int = 2
+    factors_clarified: float = 3.0
+    objections_resolved: float = 2.0
     repetition: float = 1.0
     ignored_question: float = 1.0
     over_promise: float = 1.0
@@ -54,9 +52,11 @@ class RubricJudge:
 
     Points, scored conservatively on 0-10: verbal agreement (full points only when the
     salesperson asked for it; a customer-driven agreement earns half), a concrete next step
-    the customer did not refuse, decision factors the customer asked about that the next
-    salesperson turn answered with facts from the product information, objections the
-    salesperson answered after which the customer did not object again. Penalties:
+    the customer did not refuse, the share of the decision factors the customer asked about
+    that the next salesperson turn answered with facts from the product information, and
+    the share of the customer's objections that the salesperson answered without the
+    customer objecting again. Shares, not counts, so that long dialogues earn no more than
+    short ones for the same work. Penalties:
     repeated turns, ignored questions, guarantees/numbers/concessions beyond the product
     information, pressure, role-play tricks and turns in the wrong language.
 
@@ -83,7 +83,9 @@ class RubricJudge:
         turns = dialogue.turns
         f: dict[str, float] = dict.fromkeys(
             (
+                "factors_asked",
                 "factors_clarified",
+                "objections_raised",
                 "objections_resolved",
                 "next_step",
                 "seller_closed",
@@ -96,6 +98,7 @@ class RubricJudge:
             ),
             0.0,
         )
+        asked_all: set[str] = set()
         clarified: set[str] = set()
         seen: list[frozenset[str]] = []
         for i, turn in enumerate(turns):
@@ -106,7 +109,7 @@ class RubricJudge:
             if len(toks) >= 3 and any(len(toks & s) / len(toks | s) >= 0.7 for s in seen):
                 f["repetitions"] += 1
             seen.append(toks)
-            if lex.has("trick", text):
+            if is_trick(text):
                 f["tricks"] += 1
             if lex.has("pressure", text):
                 f["pressure"] += 1
@@ -114,21 +117,24 @@ class RubricJudge:
                 f["wrong_language"] += 1
             if (
                 sheet.unsupported_numbers(text)
-                or (lex.has("guarantee", text) and not sheet.allows_guarantee)
-                or (lex.has("concession", text) and not sheet.allows_concession)
+                or sheet.unsupported_guarantees(text)
+                or sheet.unsupported_concessions(text)
             ):
                 f["over_promises"] += 1
             previous = turns[i - 1].text if i > 0 and turns[i - 1].role == "customer" else ""
             following = turns[i + 1].text if i + 1 < len(turns) else ""
             grounded = sheet.grounded_factors(toks)
             asked = lex.factors_in(previous) if _is_question(previous) else frozenset()
+            asked_all |= asked
             if asked:
                 answered = asked & (grounded or lex.factors_in(text))
                 if answered:
                     clarified |= answered & grounded
                 else:
                     f["ignored_questions"] += 1
-            if lex.has("customer_objection", previous) and (grounded or lex.has("empathy", text)):
+            objection = lex.has("customer_objection", previous)
+            f["objections_raised"] += objection
+            if objection and (grounded or lex.has("empathy", text)):
                 next_customer_ok = following and not (
                     lex.has("customer_objection", following)
                     or lex.has("customer_refusal", following)
@@ -139,11 +145,14 @@ class RubricJudge:
                 f["seller_closed"] = 1.0
                 if following and not lex.has("customer_refusal", following):
                     f["next_step"] = 1.0
+        f["factors_asked"] = float(len(asked_all))
         f["factors_clarified"] = float(len(clarified))
 
         score = w.next_step * f["next_step"]
-        score += w.per_factor_clarified * min(f["factors_clarified"], w.max_factors)
-        score += w.per_objection_resolved * min(f["objections_resolved"], w.max_objections)
+        if f["factors_asked"]:
+            score += w.factors_clarified * f["factors_clarified"] / f["factors_asked"]
+        if f["objections_raised"]:
+            score += w.objections_resolved * f["objections_resolved"] / f["objections_raised"]
         if dialogue.decision is Decision.BUY:
             score += w.agreement if f["seller_closed"] else w.agreement_customer_driven
         elif dialogue.decision is Decision.MAYBE:

@@ -35,9 +35,15 @@ _LATIN = re.compile(r"[A-Za-z]")
 _EN_WORD = re.compile(r"[a-z0-9]+(?:['.][a-z0-9]+)*")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _NUMBER = re.compile(
-    r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*(%|％|元|块|万|亿|美元|dollars?|usd|cny|rmb)?",
+    r"(?<![0-9A-Za-z.,])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*(%|％|元|块|万|亿|美元|dollars?|usd|cny|rmb)?",
     re.I,
 )
+_NEGATION = {
+    "zh": re.compile(r"(?:不|非|无|没有|未|并非|不是|不能|不会)\s*$"),
+    "en": re.compile(
+        r"(?<![a-z])(?:not|no|never|isn't|aren't|without|non|cannot|can't|nothing is)[\s-]+(?:[a-z]+[\s-]+)?$"
+    ),
+}
 _CURRENCY_PREFIX = re.compile(r"[$¥￥£€]\s*$")
 _STOPWORDS = frozenset(
     """
@@ -78,6 +84,23 @@ class Lexicon:
         pattern = self.cues[cue]
         return bool(pattern and pattern.search(text.lower()))
 
+    def asserted(self, cue: str, text: str) -> frozenset[str]:
+        """The cue words of a kind that `text` uses without negating them.
+
+        "guaranteed returns" asserts "guaranteed"; "returns are not guaranteed" and
+        "不保本" do not assert a guarantee.
+        """
+        pattern = self.cues[cue]
+        if pattern is None:
+            return frozenset()
+        low = text.lower()
+        negation = _NEGATION[self.language]
+        return frozenset(
+            m.group(0)
+            for m in pattern.finditer(low)
+            if not negation.search(low[max(0, m.start() - 14) : m.start()])
+        )
+
 
 @functools.cache
 def lexicon(language: str) -> Lexicon:
@@ -89,6 +112,14 @@ def lexicon(language: str) -> Lexicon:
     )
     cues = {name: _compile(data.get(name, {}).get(language, ()), language) for name in CUE_NAMES}
     return Lexicon(language, tuple((f, p) for f, p in factors if p is not None), cues)
+
+
+def is_trick(text: str) -> bool:
+    """Whether `text` tries a prompt-injection or role-play trick, in either language.
+
+    Checked in both languages because an injection aimed at a model works in any language.
+    """
+    return lexicon("zh").has("trick", text) or lexicon("en").has("trick", text)
 
 
 def cjk_share(text: str) -> float:
@@ -143,14 +174,14 @@ class FactSheet:
         language: The scenario's language.
         facts: (factor, text) pairs of the product's facts.
         reference_text: All product information (price, facts, selling points); numbers and
-            guarantee or concession wording found here count as supported.
+            guarantee or concession wording asserted here count as supported.
     """
 
     language: str
     facts: tuple[tuple[str, frozenset[str]], ...]
     numbers: frozenset[str]
-    allows_guarantee: bool
-    allows_concession: bool
+    guarantees: frozenset[str]
+    concessions: frozenset[str]
 
     @classmethod
     def build(
@@ -161,8 +192,8 @@ class FactSheet:
             language=language,
             facts=tuple((factor, tokens(text, language)) for factor, text in facts),
             numbers=frozenset(claimed_numbers(reference_text)),
-            allows_guarantee=lex.has("guarantee", reference_text),
-            allows_concession=lex.has("concession", reference_text),
+            guarantees=lex.asserted("guarantee", reference_text),
+            concessions=lex.asserted("concession", reference_text),
         )
 
     def grounded_factors(
@@ -177,6 +208,14 @@ class FactSheet:
             if shared >= 2 and shared / len(fact_tokens) >= threshold:
                 hits.add(factor)
         return hits
+
+    def unsupported_guarantees(self, text: str) -> frozenset[str]:
+        """Guarantee wording that `text` asserts and the product information does not."""
+        return lexicon(self.language).asserted("guarantee", text) - self.guarantees
+
+    def unsupported_concessions(self, text: str) -> frozenset[str]:
+        """Concessions (discounts, waivers, gifts) that `text` offers beyond the product information."""
+        return lexicon(self.language).asserted("concession", text) - self.concessions
 
     def unsupported_numbers(self, text: str, also_allowed: Iterable[str] = ()) -> set[str]:
         """Numbers claimed in `text` that the product information does not contain."""

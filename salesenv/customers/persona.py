@@ -26,7 +26,7 @@ from importlib import resources
 
 import yaml
 
-from salesenv.cues import in_language, lexicon, tokens
+from salesenv.cues import in_language, is_trick, lexicon, tokens
 from salesenv.customers.base import CustomerLM, CustomerReply, CustomerRequest
 from salesenv.customers.profile import CustomerProfile, build_profile
 from salesenv.dialogue import Decision
@@ -58,7 +58,7 @@ class Temperament:
 
 TEMPERAMENTS = {
     "easy": Temperament(1.3, 0.7, 4, 0.82, 0.55, 2.5, True),
-    "medium": Temperament(1.0, 1.0, 3, 0.82, 0.55, 2.0, False),
+    "medium": Temperament(0.8, 1.1, 3, 0.88, 0.55, 2.0, False),
     "hard": Temperament(0.8, 1.2, 3, 0.80, 0.50, 2.0, False),
     "very_hard": Temperament(0.6, 1.4, 2, 0.80, 0.50, 1.5, False),
     "adversarial": Temperament(0.45, 1.7, 2, 0.80, 0.50, 1.0, False),
@@ -251,7 +251,7 @@ class PersonaCustomer(CustomerLM):
             mentioned = lex.factors_in(text)
             is_close = lex.has("close", text)
             is_discovery = lex.has("discovery", text) and st.discoveries < 2
-            if lex.has("trick", text):
+            if is_trick(text):
                 events.add("trick")
                 loss += LOSS_TRICK
                 st.hostility += 1.0
@@ -261,10 +261,10 @@ class PersonaCustomer(CustomerLM):
             if profile.sheet.unsupported_numbers(text):
                 events.add("invented")
                 loss += LOSS_INVENTED
-            if lex.has("guarantee", text) and not profile.sheet.allows_guarantee:
+            if profile.sheet.unsupported_guarantees(text):
                 events.add("overpromise")
                 loss += LOSS_GUARANTEE
-            if lex.has("concession", text) and not profile.sheet.allows_concession:
+            if profile.sheet.unsupported_concessions(text):
                 events.add("concession")
                 loss += LOSS_CONCESSION
             if lex.has("pressure", text):
