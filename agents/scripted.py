@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from salesenv.agents.base import product_facts
-
 from salesenv.cues import lexicon
 from salesenv.scenarios.scenario import Fact
 

@@ -17,11 +17,11 @@ from pathlib import Path
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
-from salesenv.rewards import EpisodeScorer
 from tqdm import tqdm
 
 import salesenv
 from salesenv.evaluation import format_table, run_episode, summarize
+from salesenv.rewards import EpisodeScorer
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -6,10 +6,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from salesenv.dialogue import Dialogue
 from salesenv.rewards.intent import DecisionIntentScorer, IntentScorer
 from salesenv.rewards.judge import Judge, RubricJudge
-
-from salesenv.dialogue import Dialogue
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,7 @@ def test_answering_the_question_with_facts_raises_intent(hard_scenario):
     off_topic = {"zh": "今天天气真不错。", "en": "The weather is lovely today."}[
         hard_scenario.language
     ]
-    loss, text = _intent_after(hard_scenario, off_topic)
+    loss, _text = _intent_after(hard_scenario, off_topic)
     assert loss < 0
 
 

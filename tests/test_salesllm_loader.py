@@ -134,9 +134,8 @@ def test_score_to_difficulty():
 
 
 def test_salesllm_scenarios_run_in_the_env(messy_file):
-    from salesenv.agents import ScriptedSalesAgent
-
     import salesenv
+    from salesenv.agents import ScriptedSalesAgent
     from salesenv.evaluation import run_episode
 
     with pytest.warns(SuiteFormatWarning):
