@@ -1,0 +1,117 @@
+"""Baseline agents: the interface, the human agent, and the scripted agent's margins."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import salesenv
+from salesenv.agents import (
+    HumanSalesAgent,
+    PassiveSalesAgent,
+    RandomSalesAgent,
+    SalesAgent,
+    ScriptedSalesAgent,
+    product_facts,
+)
+from salesenv.evaluation import run_episode, summarize
+
+DIFFICULTY_IDS = ("easy", "medium", "hard", "veryhard", "adversarial")
+EPISODES = 40
+
+
+@pytest.fixture(scope="module")
+def scores():
+    """Mean final score per (agent, language, difficulty id) over fixed seeds."""
+    out = {}
+    for lang in ("zh", "en"):
+        for difficulty in DIFFICULTY_IDS:
+            env = salesenv.make(f"SalesLLM-{lang}-{difficulty}")
+            for agent in (ScriptedSalesAgent(), PassiveSalesAgent(), RandomSalesAgent()):
+                records = [run_episode(env, agent, seed=s) for s in range(EPISODES)]
+                out[agent.name, lang, difficulty] = summarize(records, by=("agent",))[0]["final"]
+    return out
+
+
+@pytest.mark.parametrize(
+    "agent_cls", [ScriptedSalesAgent, PassiveSalesAgent, RandomSalesAgent, HumanSalesAgent]
+)
+def test_agents_follow_the_interface(agent_cls):
+    assert isinstance(agent_cls(), SalesAgent)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("difficulty", DIFFICULTY_IDS)
+def test_scripted_beats_passive_and_random(scores, lang, difficulty):
+    scripted = scores["scripted", lang, difficulty]
+    assert scripted >= scores["passive", lang, difficulty] + 0.5
+    assert scripted >= scores["random", lang, difficulty] + 1.0
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_scripted_scores_fall_from_easy_to_adversarial(scores, lang):
+    series = [scores["scripted", lang, d] for d in DIFFICULTY_IDS]
+    assert series == sorted(series, reverse=True), series
+    assert series[0] - series[-1] > 3.0
+
+
+def test_random_agent_is_seeded():
+    env = salesenv.make("SalesLLM-en-mixed")
+    a = run_episode(env, RandomSalesAgent(), seed=9)
+    b = run_episode(env, RandomSalesAgent(), seed=9)
+    assert a.transcript == b.transcript
+
+
+def test_human_agent_plays_through_the_terminal():
+    typed = iter(["Hello! May I ask what matters most to you?", "", "Shall we go ahead?"] * 10)
+    shown: list[str] = []
+    agent = HumanSalesAgent(read=lambda prompt: next(typed), write=shown.append)
+    record = run_episode(salesenv.make("SalesLLM-en-easy"), agent, seed=0)
+    seller = [t["text"] for t in record.transcript if t["role"] == "salesperson"]
+    assert seller[0] == "Hello! May I ask what matters most to you?"
+    assert "PRODUCT_INFORMATION" in shown[0]
+    assert any(line.startswith("customer> ") for line in shown)
+    assert record.decision is not None
+
+
+def test_human_agent_treats_end_of_input_as_silence():
+    def closed(prompt: str) -> str:
+        raise EOFError
+
+    agent = HumanSalesAgent(read=closed, write=lambda line: None)
+    record = run_episode(salesenv.make("SalesLLM-zh-hard"), agent, seed=0)
+    assert all(t["text"] == "" for t in record.transcript if t["role"] == "salesperson")
+    assert record.decision == "brush_off"
+
+
+def test_product_facts_from_prompt_only_scenarios():
+    info = {
+        "language": "en",
+        "product": None,
+        "system_prompt": "PRODUCT_INFORMATION:\n- Key facts:\n  - Price is $20 per month with no fees\n  - Free delivery within 2 days\n",
+    }
+    name, facts, points = product_facts(info)
+    assert name == "this product" and points == ()
+    factors = {f.factor for f in facts}
+    assert {"returns_cost", "availability_delivery"} <= factors
+    assert all("Key facts" not in f.text for f in facts)
+
+
+def test_scripted_agent_speaks_the_scenario_language():
+    from salesenv.cues import in_language
+
+    for lang in ("zh", "en"):
+        env = salesenv.make(f"SalesLLM-{lang}-mixed")
+        for seed in range(10):
+            record = run_episode(env, ScriptedSalesAgent(), seed=seed)
+            for turn in record.transcript:
+                if turn["role"] == "salesperson":
+                    assert in_language(turn["text"], lang), turn["text"]
+
+
+def test_summary_rows():
+    env = salesenv.make("SalesLLM-en-easy")
+    records = [run_episode(env, ScriptedSalesAgent(), seed=s) for s in range(5)]
+    (row,) = summarize(records)
+    assert row["episodes"] == 5 and row["agent"] == "scripted"
+    assert row["final"] == pytest.approx(np.mean([r.score["final"] for r in records]))
