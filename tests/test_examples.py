@@ -1,0 +1,119 @@
+"""Entry points and packaging: the demo evaluation and a normal (non-editable) install."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_evaluate_prints_the_table_and_writes_records(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "examples" / "evaluate.py"),
+            "episodes=3",
+            "progress=false",
+            "envs=[SalesLLM-zh-hard,SalesLLM-en-easy]",
+            f"hydra.run.dir={tmp_path}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
+    lines = [line for line in result.stdout.splitlines() if line.startswith("| scripted")]
+    assert len(lines) == 2
+    assert "| zh" in lines[0] + lines[1] and "| en" in lines[0] + lines[1]
+    records = [json.loads(line) for line in (tmp_path / "episodes.jsonl").read_text().splitlines()]
+    assert len(records) == 3 * 3 * 2  # agents x episodes x envs
+    assert {r["agent"] for r in records} == {"scripted", "passive", "random"}
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert len(summary) == 6 and all(row["episodes"] == 3 for row in summary)
+    assert (tmp_path / ".hydra" / "config.yaml").exists()
+
+
+def test_evaluate_rejects_an_unknown_env(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "examples" / "evaluate.py"),
+            "envs=[SalesLLM-xx-hard]",
+            "episodes=1",
+            f"hydra.run.dir={tmp_path}",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "Unknown salesenv id 'SalesLLM-xx-hard'" in result.stderr
+
+
+@pytest.mark.slow
+def test_wheel_installs_agents_and_rewards_under_salesenv(tmp_path):
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("salesenv-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for expected in (
+        "salesenv/__init__.py",
+        "salesenv/agents/scripted.py",
+        "salesenv/rewards/judge.py",
+        "salesenv/data/cues.yaml",
+        "salesenv/customers/data/phrases.yaml",
+        "salesenv/scenarios/data/categories/finance.yaml",
+        "salesenv/scenarios/data/suites/salesllm-1805.jsonl.gz",
+    ):
+        assert expected in names, expected
+    assert not any(n.startswith(("agents/", "rewards/", "tests/")) for n in names)
+    target = tmp_path / "site"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "-q",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    probe = (
+        "import salesenv, salesenv.agents, salesenv.rewards;"
+        "assert salesenv.__file__.startswith(sys.argv[1]), salesenv.__file__;"
+        "assert salesenv.agents.__file__.startswith(sys.argv[1]);"
+        "env = salesenv.make('SalesLLM-en-easy'); env.reset(seed=0);"
+        "print(len(salesenv.load_suite('salesllm-1805')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", "import sys; " + probe, str(target)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(target), "PATH": ""},
+    )
+    assert out.stdout.strip() == "1805"
