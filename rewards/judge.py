@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from salesenv.cues import FactSheet, in_language, is_trick, lexicon, tokens
+from salesenv.cues import in_language, is_trick, lexicon, tokens
+from salesenv.customers.profile import fact_sheet
 from salesenv.dialogue import Decision, Dialogue
 
 
@@ -78,8 +79,7 @@ class RubricJudge:
         scenario = dialogue.scenario
         lang = scenario.language
         lex = lexicon(lang)
-        facts = [(f.factor, f.text) for f in scenario.product.facts] if scenario.product else []
-        sheet = FactSheet.build(lang, facts, scenario.salesperson_prompt)
+        sheet = fact_sheet(scenario)
         turns = dialogue.turns
         f: dict[str, float] = dict.fromkeys(
             (

@@ -71,13 +71,16 @@ class Lexicon:
     """Compiled cue patterns for one language."""
 
     language: str
-    factors: tuple[tuple[str, re.Pattern[str]], ...]
+    factor_pattern: re.Pattern[str]
+    factor_of: dict[str, str]
     cues: dict[str, re.Pattern[str] | None]
 
     def factors_in(self, text: str) -> frozenset[str]:
         """The decision factors an utterance talks about."""
-        low = text.lower()
-        return frozenset(f for f, pattern in self.factors if pattern.search(low))
+        # One scan with every factor's keywords; each keyword belongs to one factor.
+        return frozenset(
+            self.factor_of[m.group(0)] for m in self.factor_pattern.finditer(text.lower())
+        )
 
     def has(self, cue: str, text: str) -> bool:
         """Whether `text` contains a cue of the named kind (see `CUE_NAMES`)."""
@@ -107,11 +110,12 @@ def lexicon(language: str) -> Lexicon:
     """The cue lexicon of a language ("zh" or "en"), loaded once per process."""
     path = resources.files("salesenv") / "data" / "cues.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    factors = tuple(
-        (factor, _compile(words[language], language)) for factor, words in data["factors"].items()
-    )
+    factor_of: dict[str, str] = {}
+    for factor, words in data["factors"].items():
+        for word in words[language]:
+            factor_of.setdefault(word.strip().lower(), factor)
     cues = {name: _compile(data.get(name, {}).get(language, ()), language) for name in CUE_NAMES}
-    return Lexicon(language, tuple((f, p) for f, p in factors if p is not None), cues)
+    return Lexicon(language, _compile(factor_of, language), factor_of, cues)
 
 
 def is_trick(text: str) -> bool:

@@ -32,6 +32,9 @@ class SalesEnv(gym.Env[str, str]):
     The episode terminates when the customer decides and is truncated after `max_rounds`
     salesperson turns (the customer is then asked for its final decision).
 
+    The info of `reset` also carries `info["product"]`, the salesperson's product sheet as
+    a dict (None for scenarios loaded from prompts only).
+
     `info["messages"]` is the chat from the salesperson's side as OpenAI-style messages:
     the salesperson's system prompt, then the customer as "user" and the salesperson as
     "assistant", ready for `tokenizer.apply_chat_template`. Nothing from the customer's
@@ -109,7 +112,10 @@ class SalesEnv(gym.Env[str, str]):
             {"role": "system", "content": self._scenario.salesperson_prompt},
             {"role": "user", "content": trigger},
         ]
-        return trigger, self._info()
+        info = self._info()
+        scenario = self._scenario
+        info["product"] = asdict(scenario.product) if scenario.product else None
+        return trigger, info
 
     def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
         if self._done:
@@ -207,7 +213,6 @@ class SalesEnv(gym.Env[str, str]):
             "round": self._round,
             "max_rounds": self.max_rounds,
             "system_prompt": scenario.salesperson_prompt,
-            "product": asdict(scenario.product) if scenario.product else None,
             "messages": [dict(m) for m in self._messages],
         }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -42,14 +43,28 @@ class CustomerProfile:
     sheet: FactSheet
 
 
+@functools.lru_cache(maxsize=4096)
+def fact_sheet(scenario: Scenario) -> FactSheet:
+    """The product sheet of a scenario prepared for grounding checks (cached per scenario)."""
+    if scenario.product is not None:
+        facts = [(f.factor, f.text) for f in scenario.product.facts]
+    else:
+        lex = lexicon(scenario.language)
+        facts = []
+        for sentence in _SENTENCE.findall(scenario.salesperson_prompt):
+            found = lex.factors_in(sentence)
+            if found and len(sentence.strip()) > 4:
+                facts.append((sorted(found)[0], sentence.strip(" -*•\t")))
+    return FactSheet.build(scenario.language, facts, scenario.salesperson_prompt)
+
+
+@functools.lru_cache(maxsize=4096)
 def build_profile(scenario: Scenario) -> CustomerProfile:
     """Builds the profile from the structured scenario, or parses it from the two scripts
     when the scenario was loaded from prompts only (public SalesLLM files)."""
     lang = scenario.language
     if scenario.product is not None and scenario.persona is not None:
         product, persona = scenario.product, scenario.persona
-        facts = [(f.factor, f.text) for f in product.facts]
-        sheet = FactSheet.build(lang, facts, scenario.salesperson_prompt)
         return CustomerProfile(
             language=lang,
             difficulty=scenario.difficulty,
@@ -58,8 +73,8 @@ def build_profile(scenario: Scenario) -> CustomerProfile:
             decision_factors=persona.decision_factors,
             motivations=tuple(m.text for m in persona.motivations),
             pain_points=persona.pain_points,
-            fact_factors=frozenset(f for f, _ in facts),
-            sheet=sheet,
+            fact_factors=frozenset(f.factor for f in product.facts),
+            sheet=fact_sheet(scenario),
         )
     return _parse_profile(scenario)
 
@@ -67,11 +82,7 @@ def build_profile(scenario: Scenario) -> CustomerProfile:
 def _parse_profile(scenario: Scenario) -> CustomerProfile:
     lang = scenario.language
     lex = lexicon(lang)
-    facts = []
-    for sentence in _SENTENCE.findall(scenario.salesperson_prompt):
-        found = lex.factors_in(sentence)
-        if found and len(sentence.strip()) > 4:
-            facts.append((sorted(found)[0], sentence.strip(" -*•\t")))
+    sheet = fact_sheet(scenario)
     counts: Counter[str] = Counter()
     pains = []
     for sentence in _SENTENCE.findall(scenario.customer_prompt):
@@ -89,6 +100,6 @@ def _parse_profile(scenario: Scenario) -> CustomerProfile:
         decision_factors=tuple(f for f in ranked if f in FACTORS)[:3],
         motivations=(),
         pain_points=tuple(pains[:3]),
-        fact_factors=frozenset(f for f, _ in facts),
-        sheet=FactSheet.build(lang, facts, scenario.salesperson_prompt),
+        fact_factors=frozenset(f for f, _ in sheet.facts),
+        sheet=sheet,
     )
