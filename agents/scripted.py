@@ -12,22 +12,26 @@ _LINES = {
     "zh": {
         "open": "您好！我是{product}的顾问。请问您主要想解决什么问题？您最看重哪些方面？",
         "answer": "好问题。{fact}。",
+        "statement": "说到这个，{fact}。",
         "objection": "理解您的顾虑。{fact}。",
         "unknown": "这一点资料里没有写，我不乱说，核实后给您回电。",
         "point": "另外，{fact}。",
         "close": "如果这些符合您的需要，要不要我现在帮您办理？",
         "next_step": "不着急，我可以先把详细资料发给您，或者帮您预约一次详细讲解。",
         "more": "方便问一下，您还有哪些顾虑？",
+        "more_again": "您最看重的几点我们都聊过了，还有哪里不放心吗？",
     },
     "en": {
         "open": "Hello! I'm the advisor for {product}. May I ask what matters most to you, and what you're hoping it will do for you?",
         "answer": "Good question. {fact}.",
+        "statement": "On that point: {fact}.",
         "objection": "I understand the concern. {fact}.",
         "unknown": "That detail isn't in my materials, and I won't guess; I'll check and call you back.",
         "point": "Also, {fact}.",
         "close": "If that fits what you need, shall we go ahead and get you started?",
         "next_step": "No rush. I can send you the full details, or book a consultation at a time that suits you.",
         "more": "May I ask what else is on your mind?",
+        "more_again": "We've covered what matters most to you; is anything still holding you back?",
     },
 }
 _JOIN = {"zh": "", "en": " "}
@@ -37,8 +41,10 @@ CLOSE_EVERY = 3
 
 class ScriptedSalesAgent:
     """Greets and asks about needs, answers each question with an unused fact of the factor
-    asked about, handles objections with empathy and a fact, and asks for the close once
-    a few concerns are answered (again every few turns, with a softer next step between).
+    asked about (or admits once that the materials do not say), handles objections with
+    empathy and a fact, and asks for the close once a few concerns are answered (again
+    every few turns); when there is nothing to answer it asks what else is on the
+    customer's mind, then offers a concrete next step.
 
     It uses only the salesperson's side of the scenario: the product sheet and the chat.
     """
@@ -49,6 +55,8 @@ class ScriptedSalesAgent:
         self.language = info["language"]
         self.product, self.facts, self.points = product_facts(info)
         self.used: set[str] = set()
+        self.unknown: set[str] = set()
+        self.said: set[str] = set()
         self.answered = 0
         self.last_close = -CLOSE_EVERY
 
@@ -59,30 +67,44 @@ class ScriptedSalesAgent:
             return lines["open"].format(product=self.product)
         lex = lexicon(lang)
         topics = lex.factors_in(observation)
-        asked = topics if ("?" in observation or "？" in observation) else frozenset()
+        question = "?" in observation or "？" in observation
         parts = []
-        if asked:
-            fact = self._fact_for(asked)
-            parts.append(
-                lines["answer"].format(fact=_bare(fact.text)) if fact else lines["unknown"]
-            )
-            self.answered += 1
-        elif lex.has("customer_objection", observation):
+        if lex.has("customer_objection", observation):
             fact = self._fact_for(topics) or self._any_fact()
             if fact:
                 parts.append(lines["objection"].format(fact=_bare(fact.text)))
                 self.answered += 1
+        elif topics:
+            fact = self._fact_for(topics)
+            if fact is None and not topics <= self.unknown:
+                self.unknown |= topics
+                parts.append(lines["unknown"])
+            else:
+                fact = fact or self._any_fact()
+                if fact:
+                    template = lines["answer"] if question else lines["statement"]
+                    parts.append(template.format(fact=_bare(fact.text)))
+            self.answered += 1
         elif lex.has("customer_refusal", observation):
             parts.append(lines["next_step"])
         else:
             fact = self._any_fact()
-            parts.append(lines["point"].format(fact=_bare(fact.text)) if fact else lines["more"])
+            if fact:
+                parts.append(lines["point"].format(fact=_bare(fact.text)))
         if self.answered >= CLOSE_AFTER_ANSWERS and info["round"] - self.last_close >= CLOSE_EVERY:
             parts.append(lines["close"])
             self.last_close = info["round"]
-        elif not asked and not parts:
-            parts.append(lines["more"])
+        elif not parts:
+            parts.append(self._once(lines, "more", "more_again", "next_step"))
         return _JOIN[lang].join(parts)
+
+    def _once(self, lines: dict[str, str], *keys: str) -> str:
+        """The first of `keys` not said yet in this conversation (the last one repeats)."""
+        for key in keys:
+            if key not in self.said:
+                self.said.add(key)
+                return lines[key]
+        return lines[keys[-1]]
 
     def _fact_for(self, factors: frozenset[str]) -> Fact | None:
         candidates = [f for f in self.facts if f.factor in factors]

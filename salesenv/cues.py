@@ -28,6 +28,7 @@ CUE_NAMES = (
     "customer_agree",
     "customer_objection",
     "customer_refusal",
+    "honest_unknown",
 )
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")

@@ -89,6 +89,12 @@ def test_products_are_bilingual_with_tagged_facts():
         assert len(product["facts"]) >= 6, pid
         assert len({f["factor"] for f in product["facts"]}) >= 5, pid
         assert len(product["selling_points"]) >= 3, pid
+        for key in ("motivations", "pain_points"):  # product-conditioned enrichment
+            assert len(product[key]) >= 4, (pid, key)
+            for item in product[key]:
+                assert item["factor"] in FACTORS, pid
+                _bilingual(item, pid)
+        assert len({p["factor"] for p in product["pain_points"]}) >= 3, pid
         for fact in product["facts"]:
             assert fact["factor"] in FACTORS, pid
             _bilingual(fact, pid)

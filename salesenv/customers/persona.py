@@ -84,6 +84,7 @@ LOSS_EMPTY = 0.05
 LOSS_EARLY_CLOSE = 0.05
 REPETITION_JACCARD = 0.7
 GIVE_UP_INTENT = 0.02
+IDLE_TURNS_BEFORE_DECIDING = 2
 MAX_CACHED_CONVERSATIONS = 10_000
 
 _REACTION_ORDER = (
@@ -149,6 +150,7 @@ class _Conversation:
     unproductive: int = 0
     hostility: float = 0.0
     close_attempts: int = 0
+    idle: int = 0
     history: list[frozenset[str]] = field(default_factory=list)
     used: set[tuple[str, int]] = field(default_factory=set)
     decision: Decision | None = None
@@ -285,7 +287,9 @@ class PersonaCustomer(CustomerLM):
                     gain += GAIN_ANSWER_TOP if top else GAIN_ANSWER
                     events.add("good")
                     productive = True
-                elif item in mentioned:
+                elif item in mentioned or lex.has("honest_unknown", text):
+                    # Talking about the topic without facts, or honestly admitting a gap,
+                    # is a partial answer: no penalty, little gain.
                     gain += GAIN_PARTIAL
                     events.add("partial")
                 elif not is_close:
@@ -296,7 +300,11 @@ class PersonaCustomer(CustomerLM):
                     gain += GAIN_RESOLVE_PAIN
                     events.add("good")
                     productive = True
-                elif item.factor in mentioned or lex.has("empathy", text):
+                elif (
+                    item.factor in mentioned
+                    or lex.has("empathy", text)
+                    or lex.has("honest_unknown", text)
+                ):
                     gain += GAIN_PARTIAL
                     events.add("partial")
                 elif not is_close:
@@ -322,8 +330,10 @@ class PersonaCustomer(CustomerLM):
         st.intent = min(1.0, max(0.0, st.intent + gain * temper.gain - loss * temper.penalty))
         st.unproductive = 0 if productive else st.unproductive + 1
         focus = None
-        if st.pending:
-            focus = st.pending[1] if st.pending[0] == "factor" else st.pending[1].factor
+        previous = st.pending
+        if previous:
+            focus = previous[1] if previous[0] == "factor" else previous[1].factor
+        st.idle = st.idle + 1 if previous is None and not st.agenda else 0
         st.pending = None
 
         reaction = next((e for e in _REACTION_ORDER if e in events), None)
@@ -339,6 +349,8 @@ class PersonaCustomer(CustomerLM):
             parts.append(self._next_agenda_question(st, rng, prefix_key="not_ready"))
         elif is_discovery:
             parts.append(self._share_need(st, rng))
+        elif "ignored" in events:
+            st.pending = previous  # the reaction names the question again; wait for an answer
         else:
             parts.append(self._next_agenda_question(st, rng))
         return _JOIN[lang].join(p for p in parts if p)
@@ -363,6 +375,9 @@ class PersonaCustomer(CustomerLM):
                 return Decision.NO
         if temper.decides_alone and not st.agenda and st.intent >= st.buy_threshold:
             return Decision.BUY
+        if st.idle >= IDLE_TURNS_BEFORE_DECIDING:
+            # Nothing left to ask and no close: the customer wraps up on its own.
+            return Decision.MAYBE if st.intent >= temper.maybe_threshold else Decision.NO
         if must_decide:
             if st.intent >= st.buy_threshold:
                 return Decision.BUY
@@ -389,7 +404,7 @@ class PersonaCustomer(CustomerLM):
             break
         else:
             if not prefix_key:
-                parts.append(self._say(st, rng, "acknowledge_partial"))
+                parts.append(self._say(st, rng, "thinking"))
         return _JOIN[st.profile.language].join(parts)
 
     def _share_need(self, st: _Conversation, rng: random.Random) -> str:

@@ -32,8 +32,8 @@ class ScenarioSampler:
 
     The draw is hierarchical: a domain (finance or consumer goods, equal odds), a category,
     a product, a persona (age group, gender, city, occupation, communication style) and a
-    difficulty; then a product-conditioned enrichment (motivations and pain points from the
-    category, decision factors weighted towards the ones the product's facts and the
+    difficulty; then a product-conditioned enrichment (motivations and pain points written
+    for the product, decision factors weighted towards the ones the product's facts and the
     chosen pain points bear on); then the two scripts and the trigger sentence.
 
     Args:
@@ -111,8 +111,13 @@ class ScenarioSampler:
             facts=tuple(Fact(f["factor"], f[lang]) for f in raw_product["facts"]),
             selling_points=tuple(s[lang] for s in raw_product["selling_points"]),
         )
-        motivations = _pick_many(rng, category["motivations"], N_MOTIVATIONS)
-        pains = _pick_many(rng, category["pain_points"], N_PAIN_POINTS)
+        # Product-level lists fit the product; category-level lists are the fallback.
+        motivations = _pick_many(
+            rng, raw_product.get("motivations") or category["motivations"], N_MOTIVATIONS
+        )
+        pains = _pick_many(
+            rng, raw_product.get("pain_points") or category["pain_points"], N_PAIN_POINTS
+        )
         weights = np.full(len(FACTORS), 0.5)
         for i, factor in enumerate(FACTORS):
             if any(f.factor == factor for f in product.facts):
