@@ -90,7 +90,7 @@ class ScriptedSalesAgent:
         else:
             fact = self._any_fact()
             if fact:
-                parts.append(lines["point"].format(fact=_bare(fact.text)))
+                parts.append(lines["point"].format(fact=_lower_first(_bare(fact.text))))
         if self.answered >= CLOSE_AFTER_ANSWERS and info["round"] - self.last_close >= CLOSE_EVERY:
             parts.append(lines["close"])
             self.last_close = info["round"]
@@ -124,3 +124,10 @@ class ScriptedSalesAgent:
 
 def _bare(text: str) -> str:
     return text.rstrip("。.!！ ")
+
+
+def _lower_first(text: str) -> str:
+    """Lower-cases a leading capital so the text can follow "Also, " (keeps acronyms)."""
+    if len(text) > 1 and text[0].isupper() and not text[1].isupper():
+        return text[0].lower() + text[1:]
+    return text

@@ -121,9 +121,11 @@ def combinatorial_size() -> int:
         )
         for product in seed.products:
             category = seed.categories[product["category"]]
+            motivations = product.get("motivations") or category["motivations"]
+            pains = product.get("pain_points") or category["pain_points"]
             enrichment = (
-                comb(len(category["motivations"]), N_MOTIVATIONS)
-                * comb(len(category["pain_points"]), N_PAIN_POINTS)
+                comb(len(motivations), N_MOTIVATIONS)
+                * comb(len(pains), N_PAIN_POINTS)
                 * comb(10, N_DECISION_FACTORS)
                 * prod(range(1, N_DECISION_FACTORS + 1))
             )
