@@ -61,7 +61,3 @@ class Dialogue:
     scenario: Scenario
     turns: tuple[Turn, ...]
     decision: Decision | None = None
-
-    def text_of(self, role: Role) -> list[str]:
-        """All utterances of one side, in order."""
-        return [t.text for t in self.turns if t.role == role]

@@ -174,12 +174,6 @@ class SalesEnv(gym.Env[str, str]):
             print("\n".join(self._format_turn(t) for t in self._turns))
         return None
 
-    def dialogue(self) -> Dialogue:
-        """The conversation so far (decision is filled only by `step` at the end)."""
-        if self._scenario is None:
-            raise gym.error.ResetNeeded("call reset() before dialogue()")
-        return Dialogue(self._scenario, tuple(self._turns))
-
     def close(self) -> None:
         if self._scenario is not None:
             self.customer.release(self._conversation_id)

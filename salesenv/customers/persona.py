@@ -154,7 +154,6 @@ class _Conversation:
     history: list[frozenset[str]] = field(default_factory=list)
     used: set[tuple[str, int]] = field(default_factory=set)
     decision: Decision | None = None
-    events: dict[str, int] = field(default_factory=dict)
 
 
 class PersonaCustomer(CustomerLM):
@@ -325,8 +324,6 @@ class PersonaCustomer(CustomerLM):
             if is_close and st.seller_turns <= 1 and st.intent < temper.maybe_threshold:
                 loss += LOSS_EARLY_CLOSE
 
-        for name in events:
-            st.events[name] = st.events.get(name, 0) + 1
         st.intent = min(1.0, max(0.0, st.intent + gain * temper.gain - loss * temper.penalty))
         st.unproductive = 0 if productive else st.unproductive + 1
         focus = None
