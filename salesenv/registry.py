@@ -84,14 +84,13 @@ def make(env_id: str, **overrides: Any) -> gym.Env:
 
 
 def make_vec(env_id: str, num_envs: int, **overrides: Any) -> gym.vector.VectorEnv:
-    """Creates `num_envs` copies of an env in a synchronous Gymnasium vector env.
+    """Creates `num_envs` conversations stepped together with one batched customer call.
 
-    Each copy gets its own customer simulator; observations and actions are tuples of str.
-    Episodes autoreset on the step after they end (Gymnasium's next-step autoreset).
+    All copies share one customer backend (`customer=` in `overrides`, default the persona
+    simulator), so each step sends every running conversation to the backend at once.
+    Observations and actions are tuples of str; episodes autoreset on the next step.
     """
-    if num_envs < 1:
-        raise ValueError(f"num_envs must be >= 1, got {num_envs}")
-    full_id = resolve_id(env_id)
-    return gym.vector.SyncVectorEnv(
-        [lambda: gym.make(full_id, **overrides) for _ in range(num_envs)]
-    )
+    from salesenv.vector import SalesVectorEnv
+
+    spec = gym.spec(resolve_id(env_id))
+    return SalesVectorEnv(num_envs, **{**spec.kwargs, **overrides})

