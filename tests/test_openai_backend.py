@@ -1,0 +1,114 @@
+"""The OpenAI-compatible backend against a scripted local server: retries, errors, concurrency."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("openai")
+
+from salesenv.customers import CustomerBackendError, CustomerRequest
+from salesenv.customers.chat import SamplingConfig
+from salesenv.customers.openai_backend import OpenAICustomer
+from salesenv.dialogue import Decision, Turn
+from salesenv.scenarios import ScenarioSampler
+from tests.fake_openai_server import FakeOpenAIServer
+
+
+def _requests(n, language="en"):
+    scenario = ScenarioSampler(language, "hard").sample(np.random.default_rng(0))
+    turns = (
+        Turn("customer", scenario.trigger),
+        Turn("salesperson", "Hello, may I ask what you need?"),
+    )
+    return [CustomerRequest(f"c{i}", scenario, turns, seed=i) for i in range(n)]
+
+
+def _customer(url, **kwargs):
+    kwargs.setdefault("backoff", 0.01)
+    return OpenAICustomer("tiny-customer", base_url=url, api_key="test-key", **kwargs)
+
+
+def test_replies_go_through_the_shared_protocol():
+    with FakeOpenAIServer() as server:
+        (reply,) = _customer(server.base_url).respond(_requests(1))
+    assert reply.text == "What does it cost?" and reply.decision is Decision.MAYBE
+    body = server.bodies[0]
+    assert body["model"] == "tiny-customer"
+    assert body["temperature"] == 0.8 and body["top_p"] == 0.99
+    assert body["messages"][0]["role"] == "system" and body["messages"][1]["role"] == "user"
+
+
+def test_transient_errors_are_retried():
+    with FakeOpenAIServer(statuses=[500, 429, 503]) as server:
+        (reply,) = _customer(server.base_url, max_retries=4).respond(_requests(1))
+    assert reply.text == "What does it cost?"
+    assert len(server.bodies) == 4
+
+
+def test_persistent_errors_raise_a_clear_error():
+    with FakeOpenAIServer(statuses=[503] * 10) as server:
+        customer = _customer(server.base_url, max_retries=2)
+        with pytest.raises(CustomerBackendError, match="after 3 tries") as err:
+            customer.respond(_requests(1))
+    message = str(err.value)
+    assert server.base_url in message and "tiny-customer" in message and "running" in message
+    assert len(server.bodies) == 3
+
+
+@pytest.mark.parametrize("status", [400, 401, 404])
+def test_client_errors_are_not_retried(status):
+    with (
+        FakeOpenAIServer(statuses=[status] * 5) as server,
+        pytest.raises(CustomerBackendError, match=f"HTTP {status}"),
+    ):
+        _customer(server.base_url).respond(_requests(1))
+    assert len(server.bodies) == 1
+
+
+def test_unreachable_server():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    customer = _customer(f"http://127.0.0.1:{port}/v1", max_retries=1, timeout=2)
+    with pytest.raises(CustomerBackendError, match=f"127.0.0.1:{port}"):
+        customer.respond(_requests(1))
+
+
+def test_timeouts_are_retried_then_reported():
+    with FakeOpenAIServer(delay=1.5) as server:
+        customer = _customer(server.base_url, max_retries=1, timeout=0.3)
+        with pytest.raises(CustomerBackendError, match="APITimeoutError"):
+            customer.respond(_requests(1))
+    assert len(server.bodies) == 2
+
+
+def test_requests_go_out_concurrently_within_the_limit():
+    with FakeOpenAIServer(delay=0.3, reply="Reply {n}, what is the fee?") as server:
+        customer = _customer(server.base_url, max_concurrency=4)
+        start = time.perf_counter()
+        replies = customer.respond(_requests(12))
+        elapsed = time.perf_counter() - start
+    assert len(replies) == 12
+    assert server.max_in_flight == 4
+    assert elapsed < 12 * 0.3 / 2  # well under one-by-one
+    assert len({b["seed"] for b in server.bodies}) == 12  # each conversation seeded apart
+
+
+def test_role_inversion_from_the_server_is_regenerated():
+    with FakeOpenAIServer(reply="Hello! How can I help you today?") as server:
+        customer = _customer(server.base_url, sampling=SamplingConfig(max_regenerations=2))
+        (reply,) = customer.respond(_requests(1))
+    assert reply.flags["role_inversion"] == 3 and reply.flags["fallback"] == 1
+    assert len(server.bodies) == 3
+
+
+def test_configuration_errors(monkeypatch):
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    with pytest.raises(ValueError, match="OPENAI_BASE_URL"):
+        OpenAICustomer("m")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:1/v1")
+    assert OpenAICustomer("m").base_url == "http://127.0.0.1:1/v1"
