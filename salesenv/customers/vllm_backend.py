@@ -77,6 +77,16 @@ class VLLMCustomer(ChatCustomer):
 
         return {"backend": self.name, "model": self.model_name, "vllm": vllm.__version__}
 
+    def close(self) -> None:
+        """Stops the engine and frees its memory (also done when the object is collected)."""
+        llm = self.__dict__.pop("llm", None)
+        if llm is not None:
+            engine = getattr(llm, "llm_engine", None)
+            core = getattr(engine, "engine_core", None)
+            if core is not None and hasattr(core, "shutdown"):
+                core.shutdown()
+            del llm
+
     def generate(self, conversations: Sequence[list[Message]], seeds: Sequence[int]) -> list[str]:
         from vllm import SamplingParams
 
