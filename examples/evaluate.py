@@ -2,6 +2,7 @@
 
     python examples/evaluate.py                          # baselines on zh-hard and en-hard
     python examples/evaluate.py episodes=50 envs=[SalesLLM-en-easy,SalesLLM-en-adversarial]
+    python examples/evaluate.py customer=vllm customer.model=/models/customer-lm
 
 Writes `episodes.jsonl` (one record per episode) and `summary.json` to Hydra's run
 directory and prints the table.
@@ -35,12 +36,13 @@ def write_atomically(path: Path, text: str) -> None:
 @hydra.main(version_base=None, config_path="../conf", config_name="evaluate")
 def main(cfg: DictConfig) -> None:
     agents = {name: hydra.utils.instantiate(agent_cfg) for name, agent_cfg in cfg.agents.items()}
+    customer = hydra.utils.instantiate(cfg.customer)
     scorer = EpisodeScorer(profile=cfg.scoring_profile)
     total = len(agents) * len(cfg.envs) * cfg.episodes
     records = []
     with tqdm(total=total, desc="episodes", unit="ep", disable=not cfg.progress) as bar:
         for env_id in cfg.envs:
-            env = salesenv.make(env_id, scorer=scorer)
+            env = salesenv.make(env_id, scorer=scorer, customer=customer)
             for agent in agents.values():
                 for i in range(cfg.episodes):
                     records.append(run_episode(env, agent, seed=cfg.seed + i))
@@ -54,11 +56,12 @@ def main(cfg: DictConfig) -> None:
         "".join(json.dumps(r.as_dict(), ensure_ascii=False) + "\n" for r in records),
     )
     write_atomically(out / "summary.json", json.dumps(rows, indent=2))
+    backend = ", ".join(f"{k} {v}" for k, v in customer.describe().items())
     print(
         f"\nScores on the 0-10 scale (profile {scorer.profile.name}, alpha {scorer.profile.alpha}),"
     )
     print(
-        f"{cfg.episodes} episodes per row, persona customer; ci95 = 95% interval of the mean final.\n"
+        f"{cfg.episodes} episodes per row; customer: {backend}; ci95 = 95% interval of the mean.\n"
     )
     print(format_table(rows))
     print(f"\nRecords: {out / 'episodes.jsonl'}")

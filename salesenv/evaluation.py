@@ -11,6 +11,7 @@ import gymnasium as gym
 import numpy as np
 
 from salesenv.agents.base import SalesAgent
+from salesenv.customers.base import CustomerBackendError
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class EpisodeRecord:
     decision: str | None
     score: dict[str, Any]
     transcript: list[dict[str, str]]
+    error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -37,14 +39,22 @@ class EpisodeRecord:
 def run_episode(
     env: gym.Env, agent: SalesAgent, seed: int | None = None, options: dict[str, Any] | None = None
 ) -> EpisodeRecord:
-    """Plays one episode of `agent` in `env` and returns its record."""
+    """Plays one episode of `agent` in `env` and returns its record.
+
+    A customer backend that fails for good (`CustomerBackendError`, after its retries) does
+    not lose the run: the episode is returned with `error` set and no score.
+    """
     observation, info = env.reset(seed=seed, options=options)
     agent.reset(info, seed=seed)
     start = info
     terminated = truncated = False
-    while not (terminated or truncated):
-        action = agent.act(observation, info)
-        observation, _, terminated, truncated, info = env.step(action)
+    error = None
+    try:
+        while not (terminated or truncated):
+            action = agent.act(observation, info)
+            observation, _, terminated, truncated, info = env.step(action)
+    except CustomerBackendError as exc:
+        error = str(exc)
     transcript = [
         {"role": "customer" if m["role"] == "user" else "salesperson", "text": m["content"]}
         for m in info["messages"][1:]
@@ -53,14 +63,15 @@ def run_episode(
         agent=agent.name,
         scenario_id=start["scenario_id"],
         language=start["language"],
-        difficulty=info["difficulty"],
+        difficulty=env.unwrapped.scenario.difficulty,
         seed=seed,
         rounds=info["round"],
         terminated=terminated,
         truncated=truncated,
         decision=info.get("decision"),
-        score=info["score"],
+        score=info.get("score", {}),
         transcript=transcript,
+        error=error,
     )
 
 
@@ -68,19 +79,24 @@ def summarize(
     records: Iterable[EpisodeRecord], by: Sequence[str] = ("agent", "language", "difficulty")
 ) -> list[dict[str, Any]]:
     """Mean scores and rounds per group, with a 95% normal-approximation interval on the
-    final score. Groups are sorted by their keys."""
+    final score. Groups are sorted by their keys; errored episodes are counted, not scored."""
     groups: dict[tuple, list[EpisodeRecord]] = defaultdict(list)
     for record in records:
         groups[tuple(getattr(record, key) for key in by)].append(record)
     rows = []
     for key in sorted(groups):
-        group = groups[key]
+        errors = sum(r.error is not None for r in groups[key])
+        group = [r for r in groups[key] if r.error is None]
+        if not group:
+            rows.append({**dict(zip(by, key, strict=True)), "episodes": 0, "errors": errors})
+            continue
         final = np.array([r.score["final"] for r in group])
         half = 1.96 * final.std(ddof=1) / np.sqrt(len(final)) if len(final) > 1 else float("nan")
         rows.append(
             {
                 **dict(zip(by, key, strict=True)),
                 "episodes": len(group),
+                "errors": errors,
                 "final": float(final.mean()),
                 "ci95": float(half),
                 "intent": float(np.mean([r.score["intent"] for r in group])),
@@ -96,8 +112,8 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
     """A Markdown table of `summarize` rows."""
     if not rows:
         return "(no episodes)"
-    columns = list(rows[0])
-    cells = [[_cell(row[c]) for c in columns] for row in rows]
+    columns = list(max(rows, key=len))
+    cells = [[_cell(row.get(c, float("nan"))) for c in columns] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
     lines = [
         "| " + " | ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)) + " |",

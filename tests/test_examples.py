@@ -117,3 +117,43 @@ def test_wheel_installs_agents_and_rewards_under_salesenv(tmp_path):
         env={"PYTHONPATH": str(target), "PATH": ""},
     )
     assert out.stdout.strip() == "1805"
+
+
+CUSTOMER_GROUPS = ["persona", "transformers", "vllm", "openai"]
+
+
+@pytest.mark.parametrize("name", CUSTOMER_GROUPS)
+def test_customer_configs_compose(name):
+    from hydra import compose, initialize_config_dir
+    from hydra.utils import get_class
+    from omegaconf import OmegaConf
+
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base=None):
+        cfg = compose(config_name="evaluate", overrides=[f"customer={name}"])
+    target = get_class(cfg.customer._target_)
+    assert target.name == name
+    if name != "persona":
+        assert OmegaConf.is_missing(cfg.customer, "model")  # the user must say which model
+        assert cfg.customer.sampling.temperature == 0.8 and cfg.customer.sampling.top_p == 0.99
+
+
+def test_backend_failure_records_an_errored_episode():
+    import salesenv
+    from salesenv.agents import ScriptedSalesAgent
+    from salesenv.customers import CustomerBackendError, PersonaCustomer
+    from salesenv.evaluation import run_episode, summarize
+
+    class FailingCustomer(PersonaCustomer):
+        def respond(self, requests):
+            if any(len(r.turns) > 3 for r in requests):
+                raise CustomerBackendError("openai customer: no answer from http://127.0.0.1:9/v1")
+            return super().respond(requests)
+
+    env = salesenv.make("SalesLLM-en-hard", customer=FailingCustomer())
+    record = run_episode(env, ScriptedSalesAgent(), seed=0)
+    assert record.error and "no answer" in record.error
+    assert record.score == {} and record.decision is None and record.difficulty == "hard"
+    ok = run_episode(salesenv.make("SalesLLM-en-hard"), ScriptedSalesAgent(), seed=1)
+    (row,) = summarize([record, ok], by=("agent",))
+    assert row["episodes"] == 1 and row["errors"] == 1
+    assert row["final"] == ok.score["final"]

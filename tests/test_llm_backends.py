@@ -206,3 +206,22 @@ def test_openai_backend_against_vllm_serve(vllm_server):
     _check_replies(first, 4)
     assert customer.respond(requests) == first  # vLLM honours per-request seeds
     _episode_through_make_vec(customer)
+
+
+def test_switching_the_customer_by_config(tiny_dir):
+    from hydra import compose, initialize_config_dir
+    from hydra.utils import instantiate
+
+    conf = Path(__file__).resolve().parents[1] / "conf"
+    with initialize_config_dir(config_dir=str(conf), version_base=None):
+        cfg = compose(
+            config_name="evaluate",
+            overrides=[
+                "customer=transformers",
+                f"customer.model={tiny_dir}",
+                "customer.sampling.max_new_tokens=16",
+            ],
+        )
+    customer = instantiate(cfg.customer)
+    assert customer.describe()["model"] == str(tiny_dir)
+    _check_replies(customer.respond(_requests(2)), 2)
