@@ -157,3 +157,13 @@ def test_backend_failure_records_an_errored_episode():
     (row,) = summarize([record, ok], by=("agent",))
     assert row["episodes"] == 1 and row["errors"] == 1
     assert row["final"] == ok.score["final"]
+
+
+def test_import_salesenv_stays_light():
+    probe = (
+        "import sys, salesenv, salesenv.customers, salesenv.rewards, salesenv.agents;"
+        "env = salesenv.make('SalesLLM-en-easy'); env.reset(seed=0); env.step('Hello');"
+        "heavy = [m for m in ('torch', 'transformers', 'vllm', 'openai') if m in sys.modules];"
+        "assert not heavy, heavy"
+    )
+    subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True)

