@@ -174,3 +174,10 @@ def test_sampling_config_is_checked():
         SamplingConfig(top_p=0)
     with pytest.raises(ValueError):
         SamplingConfig(max_regenerations=-1)
+
+
+def test_no_regeneration_budget_means_one_try(en_scenario):
+    model = ScriptedModel(["How can I help you?"], SamplingConfig(max_regenerations=0))
+    (reply,) = model.respond([_request(en_scenario, ["Hello."])])
+    assert reply.flags == {"role_inversion": 1, "fallback": 1}
+    assert len(model.calls) == 1

@@ -227,10 +227,10 @@ class ChatCustomer(CustomerLM):
                 else:
                     final[i] = (reply_text, decision)
             pending = retry
-            for i in pending:
-                flags[i]["regenerated"] += attempt < self.sampling.max_regenerations
-            if not pending:
+            if not pending or attempt == self.sampling.max_regenerations:
                 break
+            for i in pending:
+                flags[i]["regenerated"] += 1
         replies = []
         for i, request in enumerate(requests):
             lang = request.scenario.language
