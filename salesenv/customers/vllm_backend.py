@@ -13,7 +13,7 @@ from typing import Any
 from salesenv.customers.base import CustomerBackendError
 from salesenv.customers.chat import ChatCustomer, Message, SamplingConfig
 
-CPU_MAX_NUM_SEQS = 32
+CPU_MAX_NUM_SEQS = 16
 
 
 class VLLMCustomer(ChatCustomer):
