@@ -1,6 +1,7 @@
 """Rewards for sales dialogues: intent scorers, judges and their blend (`salesenv.rewards`)."""
 
 from salesenv.rewards.blend import PROFILES, EpisodeScorer, Score, ScoringProfile, get_profile
+from salesenv.rewards.hf_intent import HFIntentScorer
 from salesenv.rewards.intent import (
     INTENT_POINTS,
     DecisionIntentScorer,
@@ -8,16 +9,20 @@ from salesenv.rewards.intent import (
     IntentScorer,
 )
 from salesenv.rewards.judge import Judge, JudgeResult, RubricJudge, RubricWeights
+from salesenv.rewards.llm_graders import LLMIntentScorer, LLMJudge
 
 __all__ = [
     "INTENT_POINTS",
     "PROFILES",
     "DecisionIntentScorer",
     "EpisodeScorer",
+    "HFIntentScorer",
     "IntentResult",
     "IntentScorer",
     "Judge",
     "JudgeResult",
+    "LLMIntentScorer",
+    "LLMJudge",
     "RubricJudge",
     "RubricWeights",
     "Score",
