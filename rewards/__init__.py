@@ -1,6 +1,7 @@
 """Rewards for sales dialogues: intent scorers, judges and their blend (`salesenv.rewards`)."""
 
 from salesenv.rewards.blend import PROFILES, EpisodeScorer, Score, ScoringProfile, get_profile
+from salesenv.rewards.faithfulness import FaithfulnessChecker, FaithfulnessHit, FaithfulnessResult
 from salesenv.rewards.hf_intent import HFIntentScorer
 from salesenv.rewards.intent import (
     INTENT_POINTS,
@@ -16,6 +17,9 @@ __all__ = [
     "PROFILES",
     "DecisionIntentScorer",
     "EpisodeScorer",
+    "FaithfulnessChecker",
+    "FaithfulnessHit",
+    "FaithfulnessResult",
     "HFIntentScorer",
     "IntentResult",
     "IntentScorer",

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from salesenv.dialogue import Dialogue
+from salesenv.rewards.faithfulness import FaithfulnessChecker
 from salesenv.rewards.intent import DecisionIntentScorer, IntentScorer
 from salesenv.rewards.judge import Judge, RubricJudge
 
@@ -61,6 +62,9 @@ class Score:
     intent_scorer: str
     judge_name: str
     judge_features: dict[str, float]
+    unfaithful_claims: int = 0
+    unfaithful_turn_rate: float = 0.0
+    faithfulness_penalty: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -70,10 +74,16 @@ class Score:
 class EpisodeScorer:
     """Scores finished dialogues with an intent scorer, a judge and a scoring profile.
 
+    Every score also reports the salesperson's unsupported claims (invented numbers,
+    guarantees, concessions; see `FaithfulnessChecker`). With `faithfulness_penalty` > 0
+    each such claim lowers the final score by that many points (not below 0); the default
+    0 keeps the paper's blend unchanged.
+
     Args:
         intent: The intent scorer (default: the customer's explicit decision).
         judge: The judge (default: the rubric judge).
         profile: A `ScoringProfile` or the name of one in `PROFILES`.
+        faithfulness_penalty: Points off the final score per unsupported claim.
     """
 
     def __init__(
@@ -81,7 +91,12 @@ class EpisodeScorer:
         intent: IntentScorer | None = None,
         judge: Judge | None = None,
         profile: ScoringProfile | str = "paper",
+        faithfulness_penalty: float = 0.0,
     ) -> None:
+        if faithfulness_penalty < 0:
+            raise ValueError(f"faithfulness_penalty must be >= 0, got {faithfulness_penalty}")
+        self.faithfulness_penalty = faithfulness_penalty
+        self.faithfulness = FaithfulnessChecker()
         self.intent = intent or DecisionIntentScorer()
         self.judge = judge or RubricJudge()
         self.profile = get_profile(profile) if isinstance(profile, str) else profile
@@ -90,10 +105,11 @@ class EpisodeScorer:
         """One `Score` per dialogue, in order."""
         intents = self.intent.score_batch(dialogues)
         judgements = self.judge.judge_batch(dialogues)
+        checks = self.faithfulness.check_batch(dialogues)
         p = self.profile
         return [
             Score(
-                final=p.blend(i.score, j.score),
+                final=max(0.0, p.blend(i.score, j.score) - self.faithfulness_penalty * len(c.hits)),
                 intent=i.score,
                 intent_level=i.level,
                 judge=float(j.score),
@@ -103,6 +119,9 @@ class EpisodeScorer:
                 intent_scorer=f"{self.intent.name}-v{self.intent.version}",
                 judge_name=f"{self.judge.name}-v{self.judge.version}",
                 judge_features=j.features,
+                unfaithful_claims=len(c.hits),
+                unfaithful_turn_rate=c.turn_rate,
+                faithfulness_penalty=self.faithfulness_penalty,
             )
-            for i, j in zip(intents, judgements, strict=True)
+            for i, j, c in zip(intents, judgements, checks, strict=True)
         ]

@@ -102,6 +102,7 @@ def summarize(
                 "intent": float(np.mean([r.score["intent"] for r in group])),
                 "judge": float(np.mean([r.score["judge"] for r in group])),
                 "buy_rate": float(np.mean([r.decision == "buy" for r in group])),
+                "unfaithful": float(np.mean([r.score["unfaithful_turn_rate"] for r in group])),
                 "rounds": float(np.mean([r.rounds for r in group])),
             }
         )
