@@ -11,6 +11,7 @@ from salesenv.rewards.intent import (
 )
 from salesenv.rewards.judge import Judge, JudgeResult, RubricJudge, RubricWeights
 from salesenv.rewards.llm_graders import LLMIntentScorer, LLMJudge
+from salesenv.rewards.shaping import PotentialShaping, intent_potential
 
 __all__ = [
     "INTENT_POINTS",
@@ -27,9 +28,11 @@ __all__ = [
     "JudgeResult",
     "LLMIntentScorer",
     "LLMJudge",
+    "PotentialShaping",
     "RubricJudge",
     "RubricWeights",
     "Score",
     "ScoringProfile",
     "get_profile",
+    "intent_potential",
 ]

@@ -13,6 +13,7 @@ from salesenv.customers.base import CustomerLM, CustomerReply, CustomerRequest
 from salesenv.customers.persona import PersonaCustomer
 from salesenv.dialogue import Dialogue, Turn
 from salesenv.rewards import EpisodeScorer
+from salesenv.rewards.shaping import PotentialShaping
 from salesenv.scenarios.sampler import ScenarioSampler
 from salesenv.scenarios.scenario import Scenario
 from salesenv.spaces import UnicodeText
@@ -51,6 +52,8 @@ class SalesEnv(gym.Env[str, str]):
         max_rounds: Salesperson turns before truncation (20 in the paper).
         max_action_chars: Longer actions are truncated and flagged in info.
         render_mode: "ansi" (render returns the transcript) or "human" (prints it).
+        shaping: Optional potential-based dense shaping added to every step's reward
+            (`info["shaping"]`); it leaves the optimal policy and the final score unchanged.
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["human", "ansi"], "render_fps": 1}
@@ -65,6 +68,7 @@ class SalesEnv(gym.Env[str, str]):
         max_rounds: int = MAX_ROUNDS,
         max_action_chars: int = MAX_ACTION_CHARS,
         render_mode: str | None = None,
+        shaping: PotentialShaping | None = None,
     ) -> None:
         if max_rounds < 1:
             raise ValueError(f"max_rounds must be >= 1, got {max_rounds}")
@@ -79,6 +83,7 @@ class SalesEnv(gym.Env[str, str]):
         self.max_rounds = max_rounds
         self.max_action_chars = max_action_chars
         self.render_mode = render_mode
+        self.shaping = shaping
         self.observation_space = UnicodeText(MAX_OBSERVATION_CHARS)
         self.action_space = UnicodeText(max_action_chars)
         self._instance = uuid.uuid4().hex[:12]
@@ -112,6 +117,8 @@ class SalesEnv(gym.Env[str, str]):
             {"role": "system", "content": self._scenario.salesperson_prompt},
             {"role": "user", "content": trigger},
         ]
+        if self.shaping is not None:
+            self._potential = self.shaping.potential(Dialogue(self._scenario, tuple(self._turns)))
         info = self._info()
         scenario = self._scenario
         info["product"] = asdict(scenario.product) if scenario.product else None
@@ -170,6 +177,15 @@ class SalesEnv(gym.Env[str, str]):
             info["difficulty"] = self._scenario.difficulty
             info["score"] = score.as_dict()
             self.customer.release(self._conversation_id)
+        if self.shaping is not None:
+            after = (
+                None
+                if self._done
+                else self.shaping.potential(Dialogue(self._scenario, tuple(self._turns)))
+            )
+            info["shaping"] = self.shaping.reward(self._potential, after)
+            reward += info["shaping"]
+            self._potential = after or 0.0
         if self.render_mode == "human":
             print(self._format_turn(self._turns[-2]) + "\n" + self._format_turn(self._turns[-1]))
         return observation, reward, terminated, truncated, info
