@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from salesenv.cues import in_language, is_trick, lexicon, tokens
+from salesenv.cues import in_language, is_trick, lexicon, repeats, tokens
 from salesenv.customers.profile import fact_sheet
 from salesenv.dialogue import Decision, Dialogue
 
@@ -106,7 +106,7 @@ class RubricJudge:
                 continue
             text = turn.text
             toks = tokens(text, lang)
-            if len(toks) >= 3 and any(len(toks & s) / len(toks | s) >= 0.7 for s in seen):
+            if repeats(toks, seen):
                 f["repetitions"] += 1
             seen.append(toks)
             if is_trick(text):

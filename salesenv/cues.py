@@ -161,6 +161,23 @@ def tokens(text: str, language: str) -> frozenset[str]:
     return frozenset(found)
 
 
+#: Token Jaccard at which a salesperson turn counts as repeating an earlier one.
+REPEAT_JACCARD = 0.7
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    """Jaccard similarity of two token sets (0 when both are empty)."""
+    return len(a & b) / len(a | b) if a or b else 0.0
+
+
+def repeats(turn_tokens: frozenset[str], earlier: list[frozenset[str]]) -> bool:
+    """Whether a turn of at least 3 tokens repeats one of the `earlier` turns
+    (token Jaccard >= `REPEAT_JACCARD`)."""
+    return len(turn_tokens) >= 3 and any(
+        jaccard(turn_tokens, old) >= REPEAT_JACCARD for old in earlier
+    )
+
+
 def claimed_numbers(text: str) -> set[str]:
     """Numbers that read as claims: percentages, money, decimals and numbers above 12.
 

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from salesenv.cues import in_language, lexicon, tokens
+from salesenv.cues import in_language, jaccard, lexicon, tokens
 from salesenv.customers.base import CustomerLM, CustomerReply, CustomerRequest
 from salesenv.dialogue import Decision
 
@@ -172,7 +172,7 @@ def _is_repetitive(text: str, request: CustomerRequest) -> bool:
     for turn in request.turns:
         if turn.role == "customer":
             theirs = tokens(turn.text, lang)
-            if theirs and len(mine & theirs) / len(mine | theirs) >= 0.8:
+            if theirs and jaccard(mine, theirs) >= 0.8:
                 return True
     seller = next((t.text for t in reversed(request.turns) if t.role == "salesperson"), "")
     return len(seller) >= 12 and seller.strip() in text

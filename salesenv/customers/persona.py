@@ -26,7 +26,7 @@ from importlib import resources
 
 import yaml
 
-from salesenv.cues import in_language, is_trick, lexicon, tokens
+from salesenv.cues import in_language, is_trick, lexicon, repeats, tokens
 from salesenv.customers.base import CustomerLM, CustomerReply, CustomerRequest
 from salesenv.customers.profile import CustomerProfile, build_profile
 from salesenv.dialogue import Decision
@@ -82,7 +82,6 @@ LOSS_WRONG_LANGUAGE = 0.15
 LOSS_TRICK = 0.30
 LOSS_EMPTY = 0.05
 LOSS_EARLY_CLOSE = 0.05
-REPETITION_JACCARD = 0.7
 GIVE_UP_INTENT = 0.02
 IDLE_TURNS_BEFORE_DECIDING = 2
 MAX_CACHED_CONVERSATIONS = 10_000
@@ -272,9 +271,7 @@ class PersonaCustomer(CustomerLM):
                 events.add("pressure")
                 loss += LOSS_PRESSURE
                 st.hostility += 0.5
-            if len(toks) >= 3 and any(
-                _jaccard(toks, old) >= REPETITION_JACCARD for old in st.history
-            ):
+            if repeats(toks, st.history):
                 events.add("repetition")
                 loss += LOSS_REPETITION
             st.history.append(toks)
@@ -442,7 +439,3 @@ class PersonaCustomer(CustomerLM):
             **slots,
         }
         return options[index].format(**values)
-
-
-def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    return len(a & b) / len(a | b) if a or b else 0.0
