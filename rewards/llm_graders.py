@@ -94,10 +94,10 @@ def parse_level(text: str) -> str | None:
 
 
 class _CachedGrader:
-    """Shared machinery: prompt building, batched generation, retries and the cache."""
+    """Shared machinery: batched generation, retries and the cache. Subclasses set
+    `name` and `version` (the version is part of the cache key)."""
 
-    name = "llm"
-    version = "1"
+    version: str
 
     def __init__(self, backend: TextGenerator, model_name: str, max_retries: int = 2) -> None:
         self.backend = backend
