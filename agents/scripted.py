@@ -11,6 +11,9 @@ from salesenv.scenarios.scenario import Fact
 _LINES = {
     "zh": {
         "open": "您好！我是{product}的顾问。请问您主要想解决什么问题？您最看重哪些方面？",
+        "reopen": "欢迎您再来，谢谢您又考虑了一下。方便问一下，现在还有哪些顾虑让您拿不定主意？",
+        "reopen_again": "谢谢您还愿意再聊一次。这次我想把您最在意的那一点说透，您觉得最不放心的是哪里？",
+        "recommend": "您好！{category}这块，我推荐{product}。请问您主要想解决什么问题？您最看重哪些方面？",
         "answer": "好问题。{fact}。",
         "statement": "说到这个，{fact}。",
         "objection": "理解您的顾虑。{fact}。",
@@ -23,6 +26,9 @@ _LINES = {
     },
     "en": {
         "open": "Hello! I'm the advisor for {product}. May I ask what matters most to you, and what you're hoping it will do for you?",
+        "reopen": "Welcome back, and thanks for giving it another thought. May I ask what is still holding you back?",
+        "reopen_again": "Thank you for hearing me out once more. This time I'd like to settle the one point that worries you most: which one is it?",
+        "recommend": "Hello! For {category}, I'd recommend {product}. May I ask what matters most to you, and what you're hoping it will do for you?",
         "answer": "Good question. {fact}.",
         "statement": "On that point: {fact}.",
         "objection": "I understand the concern. {fact}.",
@@ -35,6 +41,7 @@ _LINES = {
     },
 }
 _JOIN = {"zh": "", "en": " "}
+_AND = {"zh": "和", "en": " and "}
 CLOSE_AFTER_ANSWERS = 3
 CLOSE_EVERY = 3
 
@@ -46,6 +53,12 @@ class ScriptedSalesAgent:
     every few turns); when there is nothing to answer it asks what else is on the
     customer's mind, then offers a concrete next step.
 
+    Long-horizon follow-ups (`info["session"] > 1`): instead of greeting again it welcomes
+    the customer back and asks what still holds them back; facts used in earlier sessions
+    stay used, so it brings fresh ones first. Portfolios (`info["products"]`): it recommends
+    the products whose category the customer's opening names (all of them: a bundle), or the
+    first product when none is named, and answers with their facts only.
+
     It uses only the salesperson's side of the scenario: the product sheet and the chat.
     """
 
@@ -54,6 +67,8 @@ class ScriptedSalesAgent:
     def reset(self, info: dict[str, Any], seed: int | None = None) -> None:
         self.language = info["language"]
         self.product, self.facts, self.points = product_facts(info)
+        self.products = info.get("products") or []
+        self.category = ""
         self.used: set[str] = set()
         self.unknown: set[str] = set()
         self.said: set[str] = set()
@@ -64,6 +79,11 @@ class ScriptedSalesAgent:
         lang = self.language
         lines = _LINES[lang]
         if info["round"] == 0:
+            if info.get("session", 1) > 1:
+                return self._once(lines, "reopen", "reopen_again")
+            if self.products:
+                self._choose_products(observation)
+                return lines["recommend"].format(product=self.product, category=self.category)
             return lines["open"].format(product=self.product)
         lex = lexicon(lang)
         topics = lex.factors_in(observation)
@@ -97,6 +117,15 @@ class ScriptedSalesAgent:
         elif not parts:
             parts.append(self._once(lines, "more", "more_again", "next_step"))
         return _JOIN[lang].join(parts)
+
+    def _choose_products(self, opening: str) -> None:
+        """Picks the products of the category the customer asked about (a portfolio)."""
+        low = opening.lower()
+        chosen = [p for p in self.products if p["category_name"].lower() in low]
+        chosen = chosen or self.products[:1]
+        self.category = chosen[0]["category_name"]
+        self.product = _AND[self.language].join(p["name"] for p in chosen)
+        self.facts = tuple(Fact(f["factor"], f["text"]) for p in chosen for f in p["facts"])
 
     def _once(self, lines: dict[str, str], *keys: str) -> str:
         """The first of `keys` not said yet in this conversation (the last one repeats)."""

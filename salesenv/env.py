@@ -11,7 +11,7 @@ import gymnasium as gym
 
 from salesenv.customers.base import CustomerLM, CustomerReply, CustomerRequest
 from salesenv.customers.persona import PersonaCustomer
-from salesenv.dialogue import Dialogue, Turn
+from salesenv.dialogue import Decision, Dialogue, Turn
 from salesenv.rewards import EpisodeScorer
 from salesenv.rewards.shaping import PotentialShaping
 from salesenv.scenarios.sampler import ScenarioSampler
@@ -170,8 +170,7 @@ class SalesEnv(gym.Env[str, str]):
         reward = 0.0
         if terminated or truncated:
             self._done = True
-            dialogue = Dialogue(self._scenario, tuple(self._turns), reply.decision)
-            score = self.scorer.score_batch([dialogue])[0]
+            score = self.scorer.score_batch([self._scored_dialogue(reply.decision)])[0]
             reward = score.final
             info["decision"] = reply.decision.value if reply.decision else None
             info["difficulty"] = self._scenario.difficulty
@@ -221,6 +220,10 @@ class SalesEnv(gym.Env[str, str]):
                 )
             return self.scenarios[index]
         return self.sampler.sample(self.np_random)
+
+    def _scored_dialogue(self, decision: Decision | None) -> Dialogue:
+        """What the scorer sees at the end of the episode (variants override it)."""
+        return Dialogue(self._scenario, tuple(self._turns), decision)
 
     def _info(self) -> dict[str, Any]:
         scenario = self._scenario

@@ -28,7 +28,7 @@ class EpisodeRecord:
     truncated: bool
     decision: str | None
     score: dict[str, Any]
-    transcript: list[dict[str, str]]
+    transcript: list[dict[str, Any]]
     error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -55,7 +55,7 @@ def run_episode(
             observation, _, terminated, truncated, info = env.step(action)
     except CustomerBackendError as exc:
         error = str(exc)
-    transcript = [
+    transcript = info.get("transcript") or [  # variants with several sessions give all turns
         {"role": "customer" if m["role"] == "user" else "salesperson", "text": m["content"]}
         for m in info["messages"][1:]
     ]
@@ -65,7 +65,7 @@ def run_episode(
         language=start["language"],
         difficulty=env.unwrapped.scenario.difficulty,
         seed=seed,
-        rounds=info["round"],
+        rounds=info.get("rounds_total", info["round"]),
         terminated=terminated,
         truncated=truncated,
         decision=info.get("decision"),

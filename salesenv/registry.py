@@ -1,5 +1,5 @@
 """The env registry: `salesenv.make`, `salesenv.make_vec`, `salesenv.list_envs` and the
-Gymnasium ids `salesenv/SalesLLM-{zh,en}-{difficulty}-v0`."""
+Gymnasium ids `salesenv/SalesLLM-{zh,en}-{difficulty}[-{variant}]-v0`."""
 
 from __future__ import annotations
 
@@ -20,34 +20,63 @@ DIFFICULTY_IDS = {
     "adversarial": "adversarial",
     "mixed": "mixed",
 }
+#: Variant suffix -> entry point ("" is the plain one-session, one-product env).
+VARIANTS = {
+    "": "salesenv.env:SalesEnv",
+    "longhorizon": "salesenv.longhorizon:LongHorizonSalesEnv",
+    "portfolio": "salesenv.portfolio:PortfolioSalesEnv",
+}
 
 
 class UnknownEnvError(gym.error.NameNotFound):
     """An env id that salesenv does not know; the message lists close matches."""
 
 
-def _short_ids() -> list[str]:
-    return [f"SalesLLM-{lang}-{diff}" for lang in LANGUAGE_IDS for diff in DIFFICULTY_IDS]
+def _short_id(lang: str, difficulty: str, variant: str) -> str:
+    return f"SalesLLM-{lang}-{difficulty}" + (f"-{variant}" if variant else "")
+
+
+def _short_ids(variants: tuple[str, ...] = tuple(VARIANTS)) -> list[str]:
+    return [
+        _short_id(lang, diff, variant)
+        for variant in variants
+        for lang in LANGUAGE_IDS
+        for diff in DIFFICULTY_IDS
+    ]
 
 
 def register_envs() -> None:
     """Registers every salesenv id with Gymnasium (idempotent)."""
-    for lang in LANGUAGE_IDS:
-        for spelling, difficulty in DIFFICULTY_IDS.items():
-            env_id = f"{NAMESPACE}/SalesLLM-{lang}-{spelling}-{VERSION}"
-            if env_id in gym.registry:
-                continue
-            gym.register(
-                id=env_id,
-                entry_point="salesenv.env:SalesEnv",
-                kwargs={"language": lang, "difficulty": difficulty},
-                nondeterministic=False,
-            )
+    for variant, entry_point in VARIANTS.items():
+        for lang in LANGUAGE_IDS:
+            for spelling, difficulty in DIFFICULTY_IDS.items():
+                env_id = f"{NAMESPACE}/{_short_id(lang, spelling, variant)}-{VERSION}"
+                if env_id in gym.registry:
+                    continue
+                gym.register(
+                    id=env_id,
+                    entry_point=entry_point,
+                    kwargs={"language": lang, "difficulty": difficulty},
+                    nondeterministic=False,
+                )
 
 
-def list_envs() -> list[str]:
-    """The short ids accepted by `salesenv.make` (e.g. "SalesLLM-zh-hard")."""
-    return _short_ids()
+def list_envs(variant: str | None = None) -> list[str]:
+    """The short ids accepted by `salesenv.make` (e.g. "SalesLLM-zh-hard",
+    "SalesLLM-en-easy-longhorizon", "SalesLLM-zh-mixed-portfolio").
+
+    Args:
+        variant: None lists every id; "" only the plain ones; "longhorizon" or "portfolio"
+            only that variant's.
+
+    Raises:
+        ValueError: On an unknown variant.
+    """
+    if variant is None:
+        return _short_ids()
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be None or one of {list(VARIANTS)}, got {variant!r}")
+    return _short_ids((variant,))
 
 
 def resolve_id(env_id: str) -> str:
@@ -78,7 +107,7 @@ def make(env_id: str, **overrides: Any) -> gym.Env:
         env_id: A short id such as "SalesLLM-zh-hard" (see `list_envs`) or the full
             Gymnasium id "salesenv/SalesLLM-zh-hard-v0".
         **overrides: Keyword arguments for `SalesEnv` (customer, scorer, scenarios,
-            max_rounds, render_mode, ...).
+            max_rounds, render_mode, ...) or the variant (max_followups, portfolio_profile).
     """
     return gym.make(resolve_id(env_id), **overrides)
 
@@ -88,9 +117,13 @@ def make_vec(env_id: str, num_envs: int, **overrides: Any) -> gym.vector.VectorE
 
     All copies share one customer backend (`customer=` in `overrides`, default the persona
     simulator), so each step sends every running conversation to the backend at once.
-    Observations and actions are tuples of str; episodes autoreset on the next step.
+    Observations and actions are tuples of str; episodes autoreset on the next step. The
+    long-horizon and portfolio variants work too (a session boundary is an ordinary step).
     """
+    from gymnasium.envs.registration import load_env_creator
+
     from salesenv.vector import SalesVectorEnv
 
     spec = gym.spec(resolve_id(env_id))
-    return SalesVectorEnv(num_envs, **{**spec.kwargs, **overrides})
+    env_class = load_env_creator(spec.entry_point)
+    return SalesVectorEnv(num_envs, env_class=env_class, **{**spec.kwargs, **overrides})

@@ -27,18 +27,32 @@ class SalesVectorEnv(VectorEnv):
     Args:
         num_envs: Number of conversations.
         customer: The shared backend (default: the persona simulator).
-        **env_kwargs: Passed to every `SalesEnv` (language, difficulty, scorer, ...).
+        env_class: `SalesEnv` or a subclass that keeps its `begin_step`/`finish_step`
+            protocol (the long-horizon and portfolio variants do).
+        **env_kwargs: Passed to every env (language, difficulty, scorer, ...).
+
+    Raises:
+        TypeError: If `env_class` is not a `SalesEnv` subclass.
     """
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP}  # noqa: RUF012 - Gymnasium convention
 
     def __init__(
-        self, num_envs: int, customer: CustomerLM | None = None, **env_kwargs: Any
+        self,
+        num_envs: int,
+        customer: CustomerLM | None = None,
+        env_class: type[SalesEnv] = SalesEnv,
+        **env_kwargs: Any,
     ) -> None:
         if num_envs < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+        if not (isinstance(env_class, type) and issubclass(env_class, SalesEnv)):
+            raise TypeError(
+                f"env_class must be SalesEnv or a subclass of it, got {env_class!r}; wrap other "
+                "envs with gymnasium.vector.SyncVectorEnv instead"
+            )
         self.customer = customer or PersonaCustomer()
-        self.envs = [SalesEnv(customer=self.customer, **env_kwargs) for _ in range(num_envs)]
+        self.envs = [env_class(customer=self.customer, **env_kwargs) for _ in range(num_envs)]
         self.num_envs = num_envs
         self.single_observation_space = self.envs[0].observation_space
         self.single_action_space = self.envs[0].action_space

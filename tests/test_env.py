@@ -26,7 +26,8 @@ def test_check_env_passes_for_every_id(env_id, capsys):
 
 def test_registry_ids_and_aliases():
     ids = salesenv.list_envs()
-    assert len(ids) == 12
+    assert len(ids) == 36  # 12 plain ids, 12 long-horizon, 12 portfolio
+    assert len(salesenv.list_envs("")) == 12
     assert "SalesLLM-zh-veryhard" in ids and "SalesLLM-en-mixed" in ids
     env = gym.make("salesenv/SalesLLM-zh-hard-v0")
     assert isinstance(env.unwrapped, SalesEnv)

@@ -6,7 +6,7 @@ import abc
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from salesenv.dialogue import Decision, Turn
+from salesenv.dialogue import Decision, Dialogue, Turn
 from salesenv.scenarios.scenario import Scenario
 
 
@@ -27,6 +27,9 @@ class CustomerRequest:
             the salesperson's latest turn.
         seed: Seeds this reply's sampling, so equal requests give equal replies.
         must_decide: The conversation is at its round limit: the reply must carry a decision.
+        earlier_sessions: Earlier sessions with the same customer, oldest first (long-horizon
+            episodes). LLM backends need nothing more: the session's scenario already holds
+            them in `customer_prompt`. The persona simulator replays them to remember.
     """
 
     conversation_id: str
@@ -34,6 +37,7 @@ class CustomerRequest:
     turns: tuple[Turn, ...]
     seed: int
     must_decide: bool = False
+    earlier_sessions: tuple[Dialogue, ...] = ()
 
 
 @dataclass(frozen=True)

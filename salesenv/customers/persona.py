@@ -8,6 +8,23 @@ customer's question, repeating oneself, pressure, claims beyond the product fact
 customer asks about its decision factors in order of importance, raises its pain points,
 shares its motivations when asked about its needs, and ends with an explicit decision.
 
+Long-horizon follow-ups (requests with `earlier_sessions`): the customer is the same person
+with the same profile. It replays the earlier sessions and starts the next one cooler, at
+`(buy propensity + intent at the end of the last session) / 2 - FOLLOWUP_COOLDOWN` (never
+below `FOLLOWUP_MIN_INTENT`), so a follow-up is somewhat harder than a fresh first session
+after a bad one and about as hard after a near miss. It remembers: the concern the last
+session ended on comes first, then the others not yet answered with facts, in order of
+importance; concerns answered with facts before are not raised again and earn nothing when
+restated; repeating a turn from an earlier session counts as repetition; needs it shared
+and discovery questions it answered stay shared. Close attempts, patience and idle turns
+start afresh.
+
+Portfolios (`PortfolioScenario`): only facts of products that fit the persona (fit at or
+above the scenario's threshold) answer its questions; naming a product that does not fit
+costs intent (`LOSS_MISFIT`, "that is not what I need"); the customer calls the product
+the salesperson named last by its short name; and it never buys unless a product that
+fits has been named, so a would-be purchase without one becomes a "maybe".
+
 What it cannot do: understand meaning beyond cue words and token overlap with the product
 facts, notice subtle falsehoods, or be persuaded by anything the rules do not reward. A
 salesperson that restates the right facts scores well whether or not the pitch is good
@@ -29,7 +46,8 @@ import yaml
 from salesenv.cues import in_language, is_trick, lexicon, repeats, tokens
 from salesenv.customers.base import CustomerLM, CustomerReply, CustomerRequest
 from salesenv.customers.profile import CustomerProfile, build_profile
-from salesenv.dialogue import Decision
+from salesenv.dialogue import Decision, Dialogue
+from salesenv.scenarios.portfolio import PortfolioScenario, named_products
 from salesenv.scenarios.scenario import Scenario
 
 
@@ -82,6 +100,9 @@ LOSS_WRONG_LANGUAGE = 0.15
 LOSS_TRICK = 0.30
 LOSS_EMPTY = 0.05
 LOSS_EARLY_CLOSE = 0.05
+LOSS_MISFIT = 0.08  # named (pitched) a product that does not fit the persona
+FOLLOWUP_COOLDOWN = 0.05  # a follow-up session starts this much below the mean of the two
+FOLLOWUP_MIN_INTENT = 0.05
 GIVE_UP_INTENT = 0.02
 IDLE_TURNS_BEFORE_DECIDING = 2
 MAX_CACHED_CONVERSATIONS = 10_000
@@ -93,6 +114,7 @@ _REACTION_ORDER = (
     "overpromise",
     "concession",
     "pressure",
+    "misfit",
     "repetition",
     "empty",
     "ignored",
@@ -107,6 +129,7 @@ _REACTION_KEYS = {
     "overpromise": "react_overpromise",
     "concession": "react_concession",
     "pressure": "react_pressure",
+    "misfit": "react_misfit",
     "repetition": "react_repetition",
     "empty": "react_empty",
     "ignored": "react_ignored",
@@ -153,6 +176,10 @@ class _Conversation:
     history: list[frozenset[str]] = field(default_factory=list)
     used: set[tuple[str, int]] = field(default_factory=set)
     decision: Decision | None = None
+    portfolio: PortfolioScenario | None = None
+    pitched: list[str] = field(default_factory=list)
+    focus: str | None = None
+    misfit_name: str = ""
 
 
 class PersonaCustomer(CustomerLM):
@@ -195,7 +222,8 @@ class PersonaCustomer(CustomerLM):
         if entry and entry[0] == key and entry[1].seller_turns == len(seller) - 1:
             state = entry[1]
         else:
-            state = self._start(request.scenario, request.seed)
+            carry = self._replay(request.earlier_sessions, request.seed)
+            state = self._start(request.scenario, request.seed, carry)
             for text in seller[:-1]:
                 self._step(state, text, must_decide=False)
         text = self._step(state, seller[-1], must_decide=request.must_decide)
@@ -205,8 +233,22 @@ class PersonaCustomer(CustomerLM):
             self._cache.popitem(last=False)
         return CustomerReply(text=text, decision=state.decision, flags={"role_inversion": 0})
 
-    def _start(self, scenario: Scenario, seed: int) -> _Conversation:
-        profile = build_profile(scenario)
+    def _replay(self, sessions: Sequence[Dialogue], seed: int) -> _Conversation | None:
+        """The state at the end of the last earlier session (None when there is none)."""
+        state = None
+        for session in sessions:
+            state = self._start(session.scenario, seed, state)
+            for turn in session.turns:
+                if turn.role == "salesperson":
+                    self._step(state, turn.text, must_decide=False)
+        return state
+
+    def _start(
+        self, scenario: Scenario, seed: int, carry: _Conversation | None = None
+    ) -> _Conversation:
+        # A follow-up keeps the first session's profile: the later prompts quote the history,
+        # which must not count as product information.
+        profile = carry.profile if carry else build_profile(scenario)
         temperament = TEMPERAMENTS[profile.difficulty]
         rng = random.Random(f"{seed}:{scenario.id}:start")
         agenda: list[tuple[str, object]] = []
@@ -219,14 +261,18 @@ class PersonaCustomer(CustomerLM):
         extra = sorted(profile.fact_factors - set(profile.decision_factors))
         rng.shuffle(extra)
         agenda.extend(("factor", f) for f in extra[:2])
-        return _Conversation(
+        state = _Conversation(
             profile=profile,
             temperament=temperament,
             seed=seed,
             intent=profile.buy_propensity,
             buy_threshold=temperament.buy_threshold + rng.uniform(-0.04, 0.04),
             agenda=agenda,
+            portfolio=scenario if isinstance(scenario, PortfolioScenario) else None,
         )
+        if carry is not None:
+            _continue_from(state, carry, rng)
+        return state
 
     # -- one salesperson turn -------------------------------------------------------------
 
@@ -275,6 +321,9 @@ class PersonaCustomer(CustomerLM):
                 events.add("repetition")
                 loss += LOSS_REPETITION
             st.history.append(toks)
+            if st.portfolio is not None and self._track_pitches(st, text):
+                events.add("misfit")
+                loss += LOSS_MISFIT
 
             kind, item = st.pending or ("", None)
             if kind == "factor":
@@ -331,8 +380,15 @@ class PersonaCustomer(CustomerLM):
         st.pending = None
 
         reaction = next((e for e in _REACTION_ORDER if e in events), None)
-        parts = [self._say(st, rng, _REACTION_KEYS[reaction], factor_id=focus)] if reaction else []
+        slots = {"product": st.misfit_name} if reaction == "misfit" else {}
+        parts = (
+            [self._say(st, rng, _REACTION_KEYS[reaction], factor_id=focus, **slots)]
+            if reaction
+            else []
+        )
         decision = self._decide(st, is_close, must_decide)
+        if decision is Decision.BUY and st.portfolio is not None and not self._fitting_pitch(st):
+            decision = Decision.MAYBE  # nothing it would buy has been offered
         if decision is not None:
             st.decision = decision
             if decision in (Decision.BUY, Decision.MAYBE) and reaction not in ("good", "partial"):
@@ -379,6 +435,28 @@ class PersonaCustomer(CustomerLM):
                 return Decision.MAYBE
             return Decision.NO if st.intent >= 0.15 else Decision.BRUSH_OFF
         return None
+
+    @staticmethod
+    def _track_pitches(st: _Conversation, text: str) -> bool:
+        """Records the products named in a salesperson turn; True if one of them does not
+        fit (the customer then says so, naming it)."""
+        portfolio = st.portfolio
+        misfit = None
+        for product_id in named_products(text, portfolio.items):
+            item = portfolio.item(product_id)
+            if product_id not in st.pitched:
+                st.pitched.append(product_id)
+            if item.fit < portfolio.fit_threshold:
+                misfit = misfit or item.short_name
+            else:
+                st.focus = item.short_name
+        st.misfit_name = misfit or ""
+        return misfit is not None
+
+    @staticmethod
+    def _fitting_pitch(st: _Conversation) -> bool:
+        good = st.portfolio.good_fits
+        return any(product_id in good for product_id in st.pitched)
 
     # -- what the customer says -------------------------------------------------------------
 
@@ -432,10 +510,33 @@ class PersonaCustomer(CustomerLM):
             remaining = [f for f in st.profile.decision_factors if f not in st.addressed]
             factor = (remaining or list(st.profile.decision_factors))[0]
         values = {
-            "product": st.profile.product_name,
+            "product": st.focus or st.profile.product_name,
             "factor": self._factor_names[factor][lang],
             "pain": "",
             "motivation": "",
             **slots,
         }
         return options[index].format(**values)
+
+
+def _continue_from(state: _Conversation, carry: _Conversation, rng: random.Random) -> None:
+    """Turns a fresh state into the follow-up of `carry` (see the module docstring)."""
+    propensity = state.profile.buy_propensity
+    state.intent = max(FOLLOWUP_MIN_INTENT, (propensity + carry.intent) / 2 - FOLLOWUP_COOLDOWN)
+    state.seed = rng.getrandbits(31)  # new phrasing, still a function of the episode seed
+    addressed = carry.addressed
+
+    def open_concern(item: tuple[str, object]) -> bool:
+        kind, value = item
+        return (value if kind == "factor" else value.factor) not in addressed
+
+    agenda: list[tuple[str, object]] = []
+    for item in ([carry.pending] if carry.pending else []) + state.agenda:
+        if open_concern(item) and item not in agenda:
+            agenda.append(item)
+    state.agenda = agenda
+    state.addressed = set(addressed)
+    state.history = list(carry.history)
+    state.used = set(carry.used)
+    state.discoveries = carry.discoveries
+    state.motivations_shared = carry.motivations_shared

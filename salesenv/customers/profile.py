@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from salesenv.cues import FactSheet, lexicon
+from salesenv.scenarios.portfolio import PortfolioScenario
 from salesenv.scenarios.scenario import FACTORS, Fact, Scenario
 
 _SENTENCE = re.compile(r"[^\n。！？!?;；]+")
@@ -46,7 +47,11 @@ class CustomerProfile:
 @functools.lru_cache(maxsize=4096)
 def fact_sheet(scenario: Scenario) -> FactSheet:
     """The product sheet of a scenario prepared for grounding checks (cached per scenario)."""
-    if scenario.product is not None:
+    if isinstance(scenario, PortfolioScenario):
+        # Only facts of products that fit the customer answer its questions; the numbers
+        # and wording of every product in the prompt count as supported.
+        facts = [(f.factor, f.text) for p in scenario.fitting_products for f in p.facts]
+    elif scenario.product is not None:
         facts = [(f.factor, f.text) for f in scenario.product.facts]
     else:
         lex = lexicon(scenario.language)
@@ -65,15 +70,20 @@ def build_profile(scenario: Scenario) -> CustomerProfile:
     lang = scenario.language
     if scenario.product is not None and scenario.persona is not None:
         product, persona = scenario.product, scenario.persona
+        products = (product,)
+        name = product.name
+        if isinstance(scenario, PortfolioScenario):
+            # Several products: the customer says "this product" until one is named.
+            products, name = scenario.fitting_products, _GENERIC_PRODUCT[lang]
         return CustomerProfile(
             language=lang,
             difficulty=scenario.difficulty,
             buy_propensity=scenario.buy_propensity,
-            product_name=product.name,
+            product_name=name,
             decision_factors=persona.decision_factors,
             motivations=tuple(m.text for m in persona.motivations),
             pain_points=persona.pain_points,
-            fact_factors=frozenset(f.factor for f in product.facts),
+            fact_factors=frozenset(f.factor for p in products for f in p.facts),
             sheet=fact_sheet(scenario),
         )
     return _parse_profile(scenario)

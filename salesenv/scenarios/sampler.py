@@ -101,16 +101,7 @@ class ScenarioSampler:
         profile = seed.difficulties[difficulty]
         personas = seed.personas
 
-        product = Product(
-            id=raw_product["id"],
-            domain=domain,
-            category=category_id,
-            category_name=category["name"][lang],
-            name=raw_product["name"][lang],
-            price=raw_product["price"][lang],
-            facts=tuple(Fact(f["factor"], f[lang]) for f in raw_product["facts"]),
-            selling_points=tuple(s[lang] for s in raw_product["selling_points"]),
-        )
+        product = product_from_seed(raw_product, seed, lang)
         # Product-level lists fit the product; category-level lists are the fallback.
         motivations = _pick_many(
             rng, raw_product.get("motivations") or category["motivations"], N_MOTIVATIONS
@@ -158,6 +149,21 @@ class ScenarioSampler:
             product=product,
             persona=persona,
         )
+
+
+def product_from_seed(raw: dict, seed: SeedData, language: str) -> Product:
+    """The `Product` of a seed-data product record, in one language."""
+    category = seed.categories[raw["category"]]
+    return Product(
+        id=raw["id"],
+        domain=category["domain"],
+        category=raw["category"],
+        category_name=category["name"][language],
+        name=raw["name"][language],
+        price=raw["price"][language],
+        facts=tuple(Fact(f["factor"], f[language]) for f in raw["facts"]),
+        selling_points=tuple(s[language] for s in raw["selling_points"]),
+    )
 
 
 def _pick(rng: np.random.Generator, items: list):
