@@ -55,7 +55,8 @@ def run_episode(
             observation, _, terminated, truncated, info = env.step(action)
     except CustomerBackendError as exc:
         error = str(exc)
-    transcript = info.get("transcript") or [  # variants with several sessions give all turns
+    # Variants with several sessions (long-horizon) give every turn in info["transcript"].
+    transcript = info.get("transcript") or [
         {"role": "customer" if m["role"] == "user" else "salesperson", "text": m["content"]}
         for m in info["messages"][1:]
     ]
