@@ -22,9 +22,9 @@ class PortfolioSalesEnv(SalesEnv):
 
     Each episode's scenario is a sampled (or given) scenario turned into a portfolio by
     `salesenv.scenarios.portfolio.build_portfolio`: its product (the one the persona was
-    written for) plus five products of the same domain, two to four of the six fitting the
-    persona (fit >= 0.6, in practice the products of the category the customer asks
-    about), in shuffled order. The salesperson's system prompt lists all six with their
+    written for) plus five products of the same domain, usually two to four of the six
+    fitting the persona (fit >= 0.6, in practice the products of the category the customer
+    asks about), in shuffled order. The salesperson's system prompt lists all six with their
     names, short names and facts; the reset info gives their sheets as `info["products"]`
     (`info["product"]` is None, since naming one product would give the answer away).
     Fits stay private until the end.
