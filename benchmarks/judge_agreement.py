@@ -1,0 +1,658 @@
+"""How well the offline rubric judge agrees with an LLM judge, and the LLM judge with itself.
+
+    python benchmarks/judge_agreement.py [--episodes N] [--backend transformers|vllm|openai]
+        [--model PATH_OR_NAME] [--base-url URL] [--dialogues FILE.jsonl] [--out FILE.json]
+
+Plays a seeded sample of finished dialogues of varied quality on the persona customer (the
+scripted, passive and random agents x both languages x all difficulties x `--episodes`
+seeds), optionally adds dialogues from a JSONL file, and scores every dialogue with
+`RubricJudge` and with `LLMJudge` on the chosen chat backend (default: the tiny
+SmolLM2-135M-Instruct model on CPU via transformers). The LLM judge scores the sample twice,
+with two seed streams, so that its agreement with itself (an upper bound on how well any
+other judge can agree with it) is printed next to its agreement with the rubric judge.
+
+The tables give, overall and per language and per agent: n, Pearson r, Spearman rho,
+Kendall tau-b (each with a percentile-bootstrap 95% interval), the mean absolute difference,
+the mean of each judge, and the LLM judge's retries, clamped answers and fallbacks.
+Correlations are computed on dialogues the LLM judge actually scored: a dialogue whose
+answer never parsed is scored by the rubric judge inside `LLMJudge` (its fallback), which
+would count as perfect agreement, so such dialogues are counted in "fallback" and left out;
+the row "all, fallbacks as scored" keeps them. A correlation is NaN (with a note) when one
+judge gives every dialogue of a group the same score.
+
+JSONL input, one dialogue a line: {"scenario": <Scenario.to_dict()>, "turns": [{"role":
+"customer"|"salesperson", "text": ...}, ...], "decision": "buy"|"maybe"|"no"|"brush_off"|
+"hostile"|null, "agent": optional label}. `--save-dialogues` writes the sample in that form.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import salesenv
+from salesenv.agents import PassiveSalesAgent, RandomSalesAgent, ScriptedSalesAgent
+from salesenv.agents.base import SalesAgent
+from salesenv.dialogue import Decision, Dialogue, Turn
+from salesenv.evaluation import run_episode
+from salesenv.rewards.judge import Judge, JudgeResult, RubricJudge
+from salesenv.rewards.llm_graders import LLMJudge, TextGenerator
+from salesenv.scenarios.scenario import Scenario
+
+LANGUAGES = ("zh", "en")
+DIFFICULTIES = ("easy", "medium", "hard", "veryhard", "adversarial")
+#: Added to every seed of the reference LLM judge, so that it samples anew.
+REFERENCE_SEED_OFFSET = 1_000_003
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One finished dialogue and where it came from."""
+
+    id: str
+    agent: str
+    language: str
+    difficulty: str
+    dialogue: Dialogue
+
+
+@dataclass
+class Scored:
+    """A sample's scores: the rubric judge's and one or more LLM judges' results."""
+
+    sample: Sample
+    rubric: int
+    llm: dict[str, JudgeResult] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- the sample
+
+
+def default_agents() -> list[SalesAgent]:
+    """The baseline salespeople, from competent to noise."""
+    return [ScriptedSalesAgent(), PassiveSalesAgent(), RandomSalesAgent()]
+
+
+def generate_sample(
+    episodes: int,
+    languages: Sequence[str] = LANGUAGES,
+    difficulties: Sequence[str] = DIFFICULTIES,
+    agents: Sequence[SalesAgent] | None = None,
+    first_seed: int = 0,
+) -> list[Sample]:
+    """Plays seeded episodes on the persona customer and returns the finished dialogues.
+
+    Args:
+        episodes: Episodes per (language, difficulty, agent) cell; episode i uses seed
+            `first_seed + i`, so the sample is reproducible.
+        languages: Scenario languages.
+        difficulties: Difficulty profiles (registry spelling, e.g. "veryhard").
+        agents: Salespeople (default: `default_agents()`).
+        first_seed: The seed of each cell's first episode.
+
+    Returns:
+        One `Sample` per episode, in cell order.
+    """
+    agents = list(agents) if agents is not None else default_agents()
+    samples = []
+    for language in languages:
+        for difficulty in difficulties:
+            env = salesenv.make(f"SalesLLM-{language}-{difficulty}")
+            for agent in agents:
+                for seed in range(first_seed, first_seed + episodes):
+                    record = run_episode(env, agent, seed=seed)
+                    scenario = env.unwrapped.scenario
+                    turns = tuple(Turn(t["role"], t["text"]) for t in record.transcript)
+                    decision = Decision(record.decision) if record.decision else None
+                    samples.append(
+                        Sample(
+                            id=f"{language}-{difficulty}-{agent.name}-{seed}",
+                            agent=agent.name,
+                            language=language,
+                            difficulty=scenario.difficulty,
+                            dialogue=Dialogue(scenario, turns, decision),
+                        )
+                    )
+            env.close()
+    return samples
+
+
+def sample_to_dict(sample: Sample) -> dict[str, Any]:
+    """A JSON-ready dict in the JSONL input format (see the module docstring)."""
+    d = sample.dialogue
+    return {
+        "id": sample.id,
+        "agent": sample.agent,
+        "scenario": d.scenario.to_dict(),
+        "turns": [{"role": t.role, "text": t.text} for t in d.turns],
+        "decision": d.decision.value if d.decision else None,
+    }
+
+
+def sample_from_dict(data: dict[str, Any], default_id: str = "") -> Sample:
+    """The inverse of `sample_to_dict`; "id" and "agent" are optional.
+
+    Raises:
+        ValueError: If a turn's role or the decision is not one of the known values.
+    """
+    scenario = Scenario.from_dict(data["scenario"])
+    turns = []
+    for turn in data["turns"]:
+        if turn["role"] not in ("customer", "salesperson"):
+            raise ValueError(f"turn role must be 'customer' or 'salesperson', got {turn['role']!r}")
+        turns.append(Turn(turn["role"], turn["text"]))
+    decision = Decision(data["decision"]) if data.get("decision") else None
+    return Sample(
+        id=str(data.get("id") or default_id),
+        agent=str(data.get("agent") or "file"),
+        language=scenario.language,
+        difficulty=scenario.difficulty,
+        dialogue=Dialogue(scenario, tuple(turns), decision),
+    )
+
+
+def load_samples(path: str | os.PathLike[str]) -> list[Sample]:
+    """Dialogues from a JSONL file (blank lines skipped).
+
+    Raises:
+        ValueError: If a line is not valid; the message names the file and line.
+    """
+    samples = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                samples.append(sample_from_dict(json.loads(line), default_id=f"file-{number}"))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ValueError(f"{path}:{number}: not a dialogue record ({exc!r})") from exc
+    return samples
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+class SeedShiftedBackend:
+    """A chat backend whose seeds are shifted by `offset`, keeping every raw answer.
+
+    `LLMJudge` derives its sampling seeds from the prompt; shifting them gives a second,
+    independent draw of the same judge (the self-agreement reference).
+
+    Args:
+        backend: Any object with `generate(conversations, seeds)`.
+        offset: Added to every seed.
+    """
+
+    def __init__(self, backend: TextGenerator, offset: int = 0) -> None:
+        self.backend = backend
+        self.offset = offset
+        self.answers: list[str] = []
+
+    def generate(
+        self, conversations: Sequence[list[dict[str, str]]], seeds: Sequence[int]
+    ) -> list[str]:
+        """The wrapped backend's answers to the conversations, with shifted seeds."""
+        texts = self.backend.generate(conversations, [int(s) + self.offset for s in seeds])
+        self.answers.extend(texts)
+        return texts
+
+
+def judge_in_batches(
+    judge: Judge,
+    dialogues: Sequence[Dialogue],
+    batch_size: int = 16,
+    progress: Callable[[int], None] | None = None,
+) -> list[JudgeResult]:
+    """`judge.judge_batch` over consecutive batches, reporting progress after each.
+
+    Args:
+        judge: Any judge.
+        dialogues: The dialogues, in order.
+        batch_size: Dialogues per `judge_batch` call.
+        progress: Called with the number of dialogues just scored.
+    """
+    results: list[JudgeResult] = []
+    for start in range(0, len(dialogues), batch_size):
+        chunk = dialogues[start : start + batch_size]
+        results.extend(judge.judge_batch(chunk))
+        if progress is not None:
+            progress(len(chunk))
+    return results
+
+
+def score_samples(
+    samples: Sequence[Sample],
+    llm_judges: dict[str, Judge],
+    batch_size: int = 16,
+    progress: Callable[[int], None] | None = None,
+) -> list[Scored]:
+    """Scores every sample with the rubric judge and each LLM judge.
+
+    Dialogues go to the LLM judges shortest first, so that each batch pads little; the
+    results come back in the order of `samples`.
+
+    Args:
+        samples: The dialogues.
+        llm_judges: Named LLM judges (e.g. {"llm": ..., "llm_ref": ...}).
+        batch_size: Dialogues per `judge_batch` call.
+        progress: Called with the number of dialogues just scored by an LLM judge.
+    """
+    dialogues = [s.dialogue for s in samples]
+    rubric = RubricJudge().judge_batch(dialogues)
+    scored = [Scored(s, r.score) for s, r in zip(samples, rubric, strict=True)]
+    order = sorted(range(len(samples)), key=lambda i: _length(dialogues[i]))
+    for name, judge in llm_judges.items():
+        results = judge_in_batches(judge, [dialogues[i] for i in order], batch_size, progress)
+        for i, result in zip(order, results, strict=True):
+            scored[i].llm[name] = result
+    return scored
+
+
+def _length(dialogue: Dialogue) -> int:
+    return sum(len(t.text) for t in dialogue.turns)
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def pearson(x: Sequence[float], y: Sequence[float]) -> float:
+    """Pearson's r; NaN when fewer than two pairs or either side is constant."""
+    a, b = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(a) < 2:
+        return math.nan
+    a, b = a - a.mean(), b - b.mean()
+    denominator = math.sqrt(float(a @ a) * float(b @ b))
+    return float(a @ b) / denominator if denominator > 0 else math.nan
+
+
+def average_ranks(values: Sequence[float]) -> np.ndarray:
+    """Ranks from 1, ties sharing the mean of their ranks (as `scipy.stats.rankdata`)."""
+    v = np.asarray(values, dtype=float)
+    order = np.argsort(v, kind="mergesort")
+    ranks = np.empty(len(v))
+    sorted_v = v[order]
+    start = 0
+    for end in range(1, len(v) + 1):
+        if end == len(v) or sorted_v[end] != sorted_v[start]:
+            ranks[order[start:end]] = (start + end + 1) / 2.0
+            start = end
+    return ranks
+
+
+def spearman(x: Sequence[float], y: Sequence[float]) -> float:
+    """Spearman's rho: Pearson's r of the average ranks; NaN when undefined."""
+    if len(x) < 2:
+        return math.nan
+    return pearson(average_ranks(x), average_ranks(y))
+
+
+def kendall_tau(x: Sequence[float], y: Sequence[float]) -> float:
+    """Kendall's tau-b (corrects for ties, as `scipy.stats.kendalltau`); NaN when undefined."""
+    a, b = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(a) < 2:
+        return math.nan
+    upper = np.triu_indices(len(a), k=1)
+    da = np.sign(a[:, None] - a[None, :])[upper]
+    db = np.sign(b[:, None] - b[None, :])[upper]
+    n_a, n_b = float(np.count_nonzero(da)), float(np.count_nonzero(db))
+    if n_a == 0 or n_b == 0:
+        return math.nan
+    return float((da * db).sum()) / math.sqrt(n_a * n_b)
+
+
+CORRELATIONS: dict[str, Callable[[Sequence[float], Sequence[float]], float]] = {
+    "pearson": pearson,
+    "spearman": spearman,
+    "kendall": kendall_tau,
+}
+
+
+def bootstrap_ci(
+    x: Sequence[float],
+    y: Sequence[float],
+    statistic: Callable[[Sequence[float], Sequence[float]], float],
+    resamples: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> tuple[float, float]:
+    """A percentile-bootstrap interval of a paired statistic (pairs resampled together).
+
+    Resamples where the statistic is undefined (e.g. all one score) are dropped; the
+    interval is (NaN, NaN) when fewer than half of the resamples are defined.
+    """
+    a, b = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(a) < 3 or resamples < 1:
+        return math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(resamples):
+        index = rng.integers(len(a), size=len(a))
+        value = statistic(a[index], b[index])
+        if not math.isnan(value):
+            values.append(value)
+    if len(values) < resamples / 2:
+        return math.nan, math.nan
+    tail = (1.0 - level) / 2.0 * 100.0
+    low, high = np.percentile(values, [tail, 100.0 - tail])
+    return float(low), float(high)
+
+
+def agreement(
+    x: Sequence[float], y: Sequence[float], resamples: int = 1000, seed: int = 0
+) -> dict[str, Any]:
+    """Agreement of two judges' scores on the same dialogues.
+
+    Returns:
+        n; "pearson", "spearman", "kendall" and their "<name>_ci" (low, high); "mad" (mean
+        absolute difference); "mean_x", "mean_y"; "note", non-empty when a correlation is
+        undefined (fewer than two pairs, or one judge constant).
+    """
+    a, b = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(a) != len(b):
+        raise ValueError(f"need paired scores, got {len(a)} and {len(b)}")
+    row: dict[str, Any] = {"n": len(a)}
+    for name, statistic in CORRELATIONS.items():
+        row[name] = statistic(a, b)
+        row[f"{name}_ci"] = bootstrap_ci(a, b, statistic, resamples, seed)
+    row["mad"] = float(np.abs(a - b).mean()) if len(a) else math.nan
+    row["mean_x"] = float(a.mean()) if len(a) else math.nan
+    row["mean_y"] = float(b.mean()) if len(a) else math.nan
+    notes = []
+    if len(a) < 2:
+        notes.append("fewer than 2 dialogues")
+    else:
+        if np.all(a == a[0]):
+            notes.append(f"first judge constant ({a[0]:g}): correlation undefined")
+        if np.all(b == b[0]):
+            notes.append(f"second judge constant ({b[0]:g}): correlation undefined")
+    row["note"] = "; ".join(notes)
+    return row
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def _flag_counts(results: Iterable[JudgeResult]) -> dict[str, int]:
+    results = list(results)
+    return {
+        "retried": sum(r.features.get("tries", 1.0) > 1 for r in results),
+        "clamped": sum(bool(r.features.get("clamped")) for r in results),
+        "fallback": sum(bool(r.features.get("fallback")) for r in results),
+    }
+
+
+def _parsed(result: JudgeResult) -> bool:
+    return not result.features.get("fallback")
+
+
+def agreement_rows(
+    scored: Sequence[Scored],
+    first: str,
+    second: str,
+    by: Sequence[str] = ("language", "agent"),
+    resamples: int = 1000,
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    """Agreement rows (overall, then per value of each key in `by`) of two judges.
+
+    `first` and `second` name judges: "rubric" or a key of `Scored.llm`. Dialogues an LLM
+    judge fell back on are left out (and counted); the first row, "all, fallbacks as
+    scored", keeps them, as `LLMJudge` reports them.
+    """
+
+    def score(item: Scored, name: str) -> int:
+        return item.rubric if name == "rubric" else item.llm[name].score
+
+    def parsed(item: Scored) -> bool:
+        return all(_parsed(item.llm[n]) for n in (first, second) if n != "rubric")
+
+    llm_names = [n for n in (first, second) if n != "rubric"]
+
+    def row(group: str, items: Sequence[Scored], keep_fallbacks: bool = False) -> dict[str, Any]:
+        kept = list(items) if keep_fallbacks else [s for s in items if parsed(s)]
+        stats = agreement(
+            [score(s, first) for s in kept], [score(s, second) for s in kept], resamples, seed
+        )
+        flags = {"retried": 0, "clamped": 0, "fallback": 0}
+        for name in llm_names:
+            for key, value in _flag_counts(s.llm[name] for s in items).items():
+                flags[key] += value
+        return {"group": group, "dialogues": len(items), **stats, **flags}
+
+    rows = [row("all, fallbacks as scored", scored, keep_fallbacks=True), row("all", scored)]
+    for key in by:
+        for value in sorted({getattr(s.sample, key) for s in scored}):
+            rows.append(
+                row(f"{key}={value}", [s for s in scored if getattr(s.sample, key) == value])
+            )
+    return rows
+
+
+def format_rows(rows: Sequence[dict[str, Any]]) -> str:
+    """A Markdown table of `agreement_rows`."""
+    header = (
+        "| group | n | Pearson r [95% CI] | Spearman rho [95% CI] | Kendall tau [95% CI] "
+        "| MAD | mean 1 | mean 2 | retried | clamped | fallback |"
+    )
+    lines = [header, "|" + "|".join("---" for _ in range(header.count("|") - 1)) + "|"]
+    notes = []
+    for r in rows:
+        cells = [
+            r["group"],
+            str(r["n"]),
+            *(_with_ci(r[name], r[f"{name}_ci"]) for name in CORRELATIONS),
+            _number(r["mad"]),
+            _number(r["mean_x"]),
+            _number(r["mean_y"]),
+            str(r["retried"]),
+            str(r["clamped"]),
+            str(r["fallback"]),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+        if r["note"]:
+            notes.append(f"- {r['group']}: {r['note']}")
+    return "\n".join(lines + (["", *notes] if notes else []))
+
+
+def _number(value: float) -> str:
+    return "NaN" if math.isnan(value) else f"{value:.2f}"
+
+
+def _with_ci(value: float, ci: tuple[float, float]) -> str:
+    if math.isnan(value):
+        return "NaN"
+    if math.isnan(ci[0]):
+        return f"{value:.2f}"
+    return f"{value:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]"
+
+
+def write_json_atomic(path: str | os.PathLike[str], data: Any) -> None:
+    """Writes JSON to a temporary file beside `path`, then renames it over `path`."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+    )
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(data, out, ensure_ascii=False, indent=2, default=_json_default)
+            out.write("\n")
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _nan_to_none(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _nan_to_none(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_nan_to_none(v) for v in value]
+    return value
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def make_backend(args: argparse.Namespace) -> tuple[TextGenerator, str]:
+    """The chat backend named by the command line, and the model's name."""
+    from salesenv.customers.chat import SamplingConfig
+
+    sampling = SamplingConfig(
+        temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens
+    )
+    if args.backend == "transformers":
+        from salesenv.customers.transformers_backend import TransformersCustomer
+
+        model = args.model
+        if model is None:
+            from salesenv.customers.tiny_model import tiny_model_dir
+
+            model = str(tiny_model_dir())
+        backend = TransformersCustomer(
+            model, device=args.device, batch_size=args.batch_size, sampling=sampling
+        )
+        return backend, backend.model_name
+    if args.backend == "vllm":
+        from salesenv.customers.vllm_backend import VLLMCustomer
+
+        model = args.model
+        if model is None:
+            from salesenv.customers.tiny_model import tiny_model_dir
+
+            model = str(tiny_model_dir())
+        return VLLMCustomer(model, sampling=sampling), str(model)
+    from salesenv.customers.openai_backend import OpenAICustomer
+
+    if args.model is None:
+        raise SystemExit("--backend openai needs --model (the served model's name)")
+    backend = OpenAICustomer(args.model, base_url=args.base_url, sampling=sampling)
+    return backend, args.model
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line (see the module docstring)."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--episodes", type=int, default=2, help="episodes per cell")
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--languages", nargs="+", default=list(LANGUAGES), choices=LANGUAGES)
+    parser.add_argument(
+        "--difficulties", nargs="+", default=list(DIFFICULTIES), choices=DIFFICULTIES
+    )
+    parser.add_argument("--dialogues", help="also score the dialogues of this JSONL file")
+    parser.add_argument("--save-dialogues", help="write the sample as JSONL here")
+    parser.add_argument(
+        "--backend", default="transformers", choices=("transformers", "vllm", "openai")
+    )
+    parser.add_argument("--model", help="model path or name (default: the tiny SmolLM2 model)")
+    parser.add_argument("--base-url", help="OpenAI-compatible server URL (--backend openai)")
+    parser.add_argument("--device", default="cpu", help="transformers device")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--temperature", type=float, default=0.8)
+    parser.add_argument("--top-p", type=float, default=0.99)
+    parser.add_argument("--max-new-tokens", type=int, default=16)
+    parser.add_argument("--max-retries", type=int, default=2)
+    parser.add_argument("--no-reference", action="store_true", help="skip the LLM-vs-itself run")
+    parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples")
+    parser.add_argument("--out", help="write every score and table here (JSON, atomically)")
+    parser.add_argument("--no-progress", action="store_true")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Runs the comparison and prints the tables."""
+    from tqdm import tqdm
+
+    args = parse_args(argv)
+    started = time.perf_counter()
+    samples = generate_sample(
+        args.episodes, args.languages, args.difficulties, first_seed=args.first_seed
+    )
+    if args.dialogues:
+        samples += load_samples(args.dialogues)
+    if args.save_dialogues:
+        Path(args.save_dialogues).write_text(
+            "".join(json.dumps(sample_to_dict(s), ensure_ascii=False) + "\n" for s in samples),
+            encoding="utf-8",
+        )
+    backend, model_name = make_backend(args)
+    primary = SeedShiftedBackend(backend, 0)
+    judges: dict[str, Judge] = {"llm": LLMJudge(primary, model_name, args.max_retries)}
+    reference = SeedShiftedBackend(backend, REFERENCE_SEED_OFFSET)
+    if not args.no_reference:
+        judges["llm_ref"] = LLMJudge(reference, model_name, args.max_retries)
+    with tqdm(
+        total=len(samples) * len(judges), unit="dlg", disable=args.no_progress, file=sys.stderr
+    ) as bar:
+        scored = score_samples(samples, judges, args.batch_size, bar.update)
+    tables = {"rubric vs llm": agreement_rows(scored, "rubric", "llm", resamples=args.bootstrap)}
+    if "llm_ref" in judges:
+        tables["llm vs llm (other seed)"] = agreement_rows(
+            scored, "llm", "llm_ref", resamples=args.bootstrap
+        )
+    elapsed = time.perf_counter() - started
+    print(
+        f"\n{len(samples)} dialogues; LLM judge: {args.backend} {model_name} "
+        f"(temperature {args.temperature}, top_p {args.top_p}, max_new_tokens "
+        f"{args.max_new_tokens}, max_retries {args.max_retries}); {elapsed:.0f} s\n"
+    )
+    for title, rows in tables.items():
+        first, second = title.split(" vs ")
+        print(f"### {title}  (mean 1 = {first}, mean 2 = {second.split(' ')[0]})\n")
+        print(format_rows(rows) + "\n")
+    if args.out:
+        write_json_atomic(
+            args.out,
+            _nan_to_none(
+                {
+                    "config": vars(args),
+                    "model": model_name,
+                    "seconds": elapsed,
+                    "tables": tables,
+                    "dialogues": [
+                        {
+                            "id": s.sample.id,
+                            "agent": s.sample.agent,
+                            "language": s.sample.language,
+                            "difficulty": s.sample.difficulty,
+                            "decision": (
+                                s.sample.dialogue.decision.value
+                                if s.sample.dialogue.decision
+                                else None
+                            ),
+                            "rounds": sum(t.role == "salesperson" for t in s.sample.dialogue.turns),
+                            "rubric": s.rubric,
+                            **{name: r.score for name, r in s.llm.items()},
+                            "llm_features": {name: r.features for name, r in s.llm.items()},
+                        }
+                        for s in scored
+                    ],
+                    "raw_answers": {"llm": primary.answers, "llm_ref": reference.answers},
+                }
+            ),
+        )
+
+
+if __name__ == "__main__":
+    main()
