@@ -55,3 +55,36 @@ class DecisionIntentScorer:
             level = dialogue.decision.intent_level if dialogue.decision else self.undecided_level
             results.append(IntentResult(level, INTENT_POINTS[level]))
         return results
+
+
+class UndecidedDialogueError(ValueError):
+    """The oracle scorer got a dialogue in which the customer never decided."""
+
+
+class OracleIntentScorer:
+    """The simulator's own final decision, with no fallback: a debugging oracle.
+
+    With the persona simulator the decision is exact (it is the simulator's hidden state,
+    not a reading of the text), so comparing a text-based scorer with this oracle on the
+    same dialogues measures that scorer's reward noise. Unlike `DecisionIntentScorer` it
+    refuses dialogues without a decision instead of scoring them "C".
+
+    Raises:
+        UndecidedDialogueError: From `score_batch`, if a dialogue has no decision.
+    """
+
+    name = "oracle"
+    version = "1"
+
+    def score_batch(self, dialogues: Sequence[Dialogue]) -> list[IntentResult]:
+        results = []
+        for index, dialogue in enumerate(dialogues):
+            if dialogue.decision is None:
+                raise UndecidedDialogueError(
+                    f"dialogue {index} has no customer decision; the oracle scorer needs a "
+                    "simulator that decides (the persona customer always does at the end). "
+                    "Use DecisionIntentScorer(undecided_level=...) for backends that may not."
+                )
+            level = dialogue.decision.intent_level
+            results.append(IntentResult(level, INTENT_POINTS[level]))
+        return results

@@ -1,0 +1,57 @@
+"""The project's hand-written intent corpus (package data) and its fixed train/test split."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+
+from salesenv.rewards.intent import INTENT_LEVELS
+
+#: Every fifth dialogue of each (language, level) is held out for testing.
+HELDOUT_EVERY = 5
+
+
+@dataclass(frozen=True)
+class LabelledDialogue:
+    """A dialogue ending with a known intent level.
+
+    Attributes:
+        id: Stable id, e.g. "hw-en-A-036".
+        language: "zh" or "en".
+        level: The customer's intent level at the end (A/B/C/X/F).
+        turns: (role, text) pairs, role "customer" or "salesperson".
+        source: Where it comes from ("handwritten", "simulator", "craigslist-dev").
+    """
+
+    id: str
+    language: str
+    level: str
+    turns: tuple[tuple[str, str], ...]
+    source: str
+
+
+def handwritten(split: str) -> list[LabelledDialogue]:
+    """The hand-written dialogue endings: "train", "test" (every fifth) or "all".
+
+    600 short dialogues written for this project (60 per language and level, invented
+    brands, many domains, none about donations or charities); see
+    `rewards/data/intent_corpus/README.md`.
+    """
+    if split not in ("train", "test", "all"):
+        raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
+    path = resources.files("salesenv.rewards") / "data" / "intent_corpus" / "handwritten.jsonl"
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        if row["level"] not in INTENT_LEVELS:
+            raise ValueError(f"{row['id']}: unknown level {row['level']!r}")
+        heldout = int(row["id"].rsplit("-", 1)[1]) % HELDOUT_EVERY == 0
+        if split == "all" or heldout == (split == "test"):
+            turns = tuple((t["role"], t["text"]) for t in row["turns"])
+            out.append(
+                LabelledDialogue(row["id"], row["language"], row["level"], turns, "handwritten")
+            )
+    return out
