@@ -33,7 +33,7 @@ from train_intent import simulator_dialogues
 
 from salesenv.realdata import DEFAULT_ROOT, craigslist, persuasion
 from salesenv.rewards.intent import INTENT_LEVELS, INTENT_POINTS
-from salesenv.rewards.intent_corpus import handwritten
+from salesenv.rewards.intent_corpus import handwritten, with_closing
 from salesenv.rewards.text_intent import E5Encoder, EmbeddedIntentScorer
 
 HELDOUT_SEEDS = range(100_000, 100_010)
@@ -94,6 +94,13 @@ def main() -> None:
 
     for name, sets in (
         ("handwritten_test", handwritten("test")),
+        (
+            "handwritten_test_closing",
+            [
+                with_closing(d, i) if d.level in "ABC" else d
+                for i, d in enumerate(handwritten("test"))
+            ],
+        ),
         ("simulator_heldout", simulator_dialogues(HELDOUT_SEEDS, desc="held-out simulator")),
     ):
         for language in ("zh", "en"):
@@ -138,7 +145,7 @@ def main() -> None:
     ):
         r = results[key]
         print(f"| {label} | ROC-AUC | {r['auc']:.3f} ({r['low']:.3f}-{r['high']:.3f}) | {r['n']} |")
-    for name in ("handwritten_test", "simulator_heldout"):
+    for name in ("handwritten_test", "handwritten_test_closing", "simulator_heldout"):
         for language in ("zh", "en"):
             r = results[f"{name}_{language}"]
             print(

@@ -4,10 +4,12 @@
 
 The corpus, every source documented in `rewards/data/intent_corpus/README.md`:
   1. the hand-written dialogue endings shipped with salesenv, train split (zh and en);
-  2. dialogues with the persona simulator, generated here: the scripted, passive and
+  2. closing exchanges written for this project (`closings.jsonl`), appended to copies of
+     the A, B and C dialogues of 1 and 3, because real chats go on after the decision;
+  3. dialogues with the persona simulator, generated here: the scripted, passive and
      random agents on every language and difficulty, seeds 0..N-1, labelled with the
      simulator's own decision (the held-out sets use other seeds);
-  3. CraigslistBargain **dev** (English, real buyers), labelled from the recorded outcome:
+  4. CraigslistBargain **dev** (English, real buyers), labelled from the recorded outcome:
      deal -> A; no deal at the terms on the table (the buyer rejected the final offer,
      the seller refused the buyer's offer, or the seller quit) -> C; buyer quit -> X;
      abandoned chats are left out.
@@ -15,7 +17,7 @@ CraigslistBargain test and PersuasionForGood are never read here: they are for
 reporting (`benchmarks/intent_realdata.py`).
 
 The features are `salesenv.rewards.text_intent.dialogue_features`: e5 embeddings of the
-end of the conversation, price-convergence features and hashed character n-grams of the
+last customer turns and the last salesperson turn, price-convergence features and hashed character n-grams of the
 last two turns. The head is a class-balanced multinomial logistic regression (scikit-learn,
 from the `dev` extra) on the n-grams and the standardised dense features scaled by
 `--dense-weight`. The settings (C = 1, dense weight 0.02) were chosen by 5-fold cross-
@@ -42,7 +44,7 @@ import salesenv
 from salesenv.agents import PassiveSalesAgent, RandomSalesAgent, ScriptedSalesAgent
 from salesenv.realdata import DEFAULT_ROOT, craigslist
 from salesenv.rewards.intent import INTENT_LEVELS
-from salesenv.rewards.intent_corpus import LabelledDialogue, handwritten
+from salesenv.rewards.intent_corpus import LabelledDialogue, handwritten, with_closing
 from salesenv.rewards.text_intent import (
     NGRAM_BUCKETS,
     E5Encoder,
@@ -50,7 +52,7 @@ from salesenv.rewards.text_intent import (
     dialogue_features,
 )
 
-HEAD_VERSION = "1"
+HEAD_VERSION = "4"
 CRAIGSLIST_LEVELS = {
     "buy": "A",
     "not_buy_seller_refused": "C",
@@ -58,6 +60,9 @@ CRAIGSLIST_LEVELS = {
     "no_deal_seller_quit": "C",
     "brush_off": "X",
 }
+#: Levels whose dialogues are also trained on with a closing exchange appended (a brush-off
+#: or an insult is itself the end of the chat).
+CLOSING_LEVELS = ("A", "B", "C")
 DIFFICULTIES = ("easy", "medium", "hard", "veryhard", "adversarial")
 
 
@@ -116,6 +121,8 @@ def main() -> None:
     args = parser.parse_args()
 
     corpus = handwritten("train") + simulator_dialogues(range(args.seeds))
+    # Decisions followed by pleasantries, as in real chats (closings.jsonl).
+    corpus += [with_closing(d, i) for i, d in enumerate(corpus) if d.level in CLOSING_LEVELS]
     if not args.no_craigslist:
         corpus += craigslist_dev(args.realdata)
     counts = Counter((d.source, d.language, d.level) for d in corpus)

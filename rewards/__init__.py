@@ -8,31 +8,39 @@ from salesenv.rewards.intent import (
     DecisionIntentScorer,
     IntentResult,
     IntentScorer,
+    OracleIntentScorer,
+    UndecidedDialogueError,
 )
 from salesenv.rewards.judge import Judge, JudgeResult, RubricJudge, RubricWeights
 from salesenv.rewards.llm_graders import LLMIntentScorer, LLMJudge
 from salesenv.rewards.shaping import PotentialShaping, intent_potential
+from salesenv.rewards.text_intent import E5Encoder, EmbeddedIntentScorer, IntentHead
 
 __all__ = [
     "INTENT_POINTS",
     "PROFILES",
     "DecisionIntentScorer",
+    "E5Encoder",
+    "EmbeddedIntentScorer",
     "EpisodeScorer",
     "FaithfulnessChecker",
     "FaithfulnessHit",
     "FaithfulnessResult",
     "HFIntentScorer",
+    "IntentHead",
     "IntentResult",
     "IntentScorer",
     "Judge",
     "JudgeResult",
     "LLMIntentScorer",
     "LLMJudge",
+    "OracleIntentScorer",
     "PotentialShaping",
     "RubricJudge",
     "RubricWeights",
     "Score",
     "ScoringProfile",
+    "UndecidedDialogueError",
     "get_profile",
     "intent_potential",
 ]

@@ -55,3 +55,28 @@ def handwritten(split: str) -> list[LabelledDialogue]:
                 LabelledDialogue(row["id"], row["language"], row["level"], turns, "handwritten")
             )
     return out
+
+
+def closings(language: str) -> list[tuple[tuple[str, str], ...]]:
+    """Closing exchanges (salesperson thanks, customer pleasantry) written for this project.
+
+    Real conversations rarely end on the decision: "I'll take it" is followed by "thanks,
+    bye". Appending one of these to dialogues that end in A, B or C teaches the scorer to
+    look past the pleasantries (see `with_closing`).
+    """
+    path = resources.files("salesenv.rewards") / "data" / "intent_corpus" / "closings.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return [tuple((r, t) for r, t in row["turns"]) for row in rows if row["language"] == language]
+
+
+def with_closing(dialogue: LabelledDialogue, index: int) -> LabelledDialogue:
+    """A copy of `dialogue` with closing exchange number `index` (modulo) appended."""
+    options = closings(dialogue.language)
+    closing = options[index % len(options)]
+    return LabelledDialogue(
+        f"{dialogue.id}+closing{index % len(options)}",
+        dialogue.language,
+        dialogue.level,
+        dialogue.turns + closing,
+        dialogue.source,
+    )

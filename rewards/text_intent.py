@@ -28,8 +28,6 @@ from salesenv.rewards.intent import INTENT_LEVELS, INTENT_POINTS, IntentResult
 TurnList = Sequence[tuple[str, str]]
 Encoder = Callable[[list[str]], np.ndarray]
 
-#: Customer turns embedded one by one, counted from the end (their mean is a feature).
-RECENT_CUSTOMER_TURNS = 4
 #: Turns (both roles) in the tagged window embedded as one text.
 WINDOW_TURNS = 3
 #: Turns (both roles) whose character n-grams are features.
@@ -39,7 +37,7 @@ NGRAM_BUCKETS = 2**18
 #: Turns (both roles) searched for prices by the number features.
 NUMBER_TURNS = 4
 #: Characters kept from the end of each embedded text (the encoder's cost grows with length).
-MAX_TEXT_CHARS = 400
+MAX_TEXT_CHARS = 250
 EMBEDDING_DIM = 384
 _TAGS = {"customer": "Customer", "salesperson": "Salesperson"}
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*k?")
@@ -80,11 +78,12 @@ class E5Encoder:
             vectors = self._model.encode([t or "." for t in missing], True)
             for text, vector in zip(missing, np.atleast_2d(vectors), strict=True):
                 self._cache[text] = vector
+        result = np.stack([self._cache[t] for t in texts]).astype(np.float32)
         for text in texts:
             self._cache.move_to_end(text)
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
-        return np.stack([self._cache[t] for t in texts]).astype(np.float32)
+        return result
 
 
 def _clip(text: str) -> str:
@@ -143,9 +142,9 @@ class DialogueFeatures:
     """The scorer's inputs for a batch of dialogues.
 
     Attributes:
-        dense: One row per dialogue: e5 embeddings of the last customer turn, of the mean
-            of the last `RECENT_CUSTOMER_TURNS` customer turns, of the last `WINDOW_TURNS`
-            turns with role tags and of the last salesperson turn, then `number_features`.
+        dense: One row per dialogue: e5 embeddings of the last customer turn, of the last
+            `WINDOW_TURNS` turns with role tags and of the last salesperson turn, then
+            `number_features`.
         ngrams: Per dialogue, the hashed character n-grams of the last `NGRAM_TURNS` turns.
     """
 
@@ -167,25 +166,23 @@ def dialogue_features(dialogues: Sequence[TurnList], encoder: Encoder) -> Dialog
         turns = [(r, _clip(t)) for r, t in raw if t.strip()]
         customer = [t for r, t in turns if r == "customer"] or [""]
         seller = [t for r, t in turns if r == "salesperson"] or [""]
-        recent = customer[-RECENT_CUSTOMER_TURNS:]
-        layout.append((len(texts), len(recent)))
-        texts += [*recent, _clip(_window(turns, WINDOW_TURNS)), seller[-1]]
+        layout.append(len(texts))
+        texts += [customer[-1], _clip(_window(turns, WINDOW_TURNS)), seller[-1]]
         ngrams.append(ngram_features(_window(turns, NGRAM_TURNS)))
         numbers.append(number_features(turns))
     vectors = encoder(texts) if texts else np.zeros((0, EMBEDDING_DIM), np.float32)
     rows = [
         np.concatenate(
             [
-                vectors[start + count - 1],
-                vectors[start : start + count].mean(axis=0),
-                vectors[start + count],
-                vectors[start + count + 1],
+                vectors[start],
+                vectors[start + 1],
+                vectors[start + 2],
                 number,
             ]
         )
-        for (start, count), number in zip(layout, numbers, strict=True)
+        for start, number in zip(layout, numbers, strict=True)
     ]
-    dense = np.stack(rows) if rows else np.zeros((0, 4 * EMBEDDING_DIM + 4), np.float32)
+    dense = np.stack(rows) if rows else np.zeros((0, 3 * EMBEDDING_DIM + 4), np.float32)
     return DialogueFeatures(dense.astype(np.float32), ngrams)
 
 

@@ -77,7 +77,7 @@ def test_dialogue_features_layout_and_empty_turns():
         [("customer", "你好"), ("salesperson", ""), ("customer", "  ")],
     ]
     features = dialogue_features(dialogues, toy_encoder)
-    assert features.dense.shape == (2, 4 * 8 + 4)
+    assert features.dense.shape == (2, 3 * 8 + 4)
     # the first block is the last customer turn's embedding; the last four the numbers
     assert np.allclose(features.dense[0, :8], toy_encoder(["ok, 30"])[0])
     assert features.dense[0, -4:].tolist() == [1.0, 1.0, 1.0, 0.0]
@@ -87,7 +87,7 @@ def test_dialogue_features_layout_and_empty_turns():
 
 def test_head_probabilities_save_load_roundtrip(tmp_path):
     bucket = zlib.crc32(b"deal") % NGRAM_BUCKETS
-    head = _head(36, bucket_weights={("A", bucket): 40.0})
+    head = _head(28, bucket_weights={("A", bucket): 40.0})
     path = tmp_path / "head.npz"
     head.save(path)
     loaded = IntentHead.load(path)
@@ -116,7 +116,7 @@ def test_head_errors(tmp_path):
 def test_scorer_reads_dialogues_and_favoured_level():
     scenario = ScenarioSampler("zh", "medium").sample(np.random.default_rng(0))
     dialogue = Dialogue(scenario, (Turn("customer", "你好"), Turn("salesperson", "您好")))
-    scorer = EmbeddedIntentScorer(_head(36, favour="X"), encoder=toy_encoder)
+    scorer = EmbeddedIntentScorer(_head(28, favour="X"), encoder=toy_encoder)
     (result,) = scorer.score_batch([dialogue])
     assert result.level == "X"
     assert scorer.name == "embedded" and scorer.version == "test"
