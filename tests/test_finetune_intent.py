@@ -14,8 +14,8 @@ import pytest
 pytest.importorskip("transformers")
 pytest.importorskip("torch")
 
-from salesenv.rewards.hf_intent import HFIntentScorer  # noqa: E402
-from tests.test_hf_intent import _dialogue, _save_classifier  # noqa: E402
+from salesenv.rewards.hf_intent import HFIntentScorer
+from tests.test_hf_intent import _dialogue, _save_classifier
 
 ROOT = Path(__file__).resolve().parents[1]
 
