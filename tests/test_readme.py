@@ -18,3 +18,16 @@ def test_quickstart_runs(capsys):
     assert namespace["info"]["decision"] in ("buy", "maybe", "no", "brush_off", "hostile")
     assert namespace["vec"].num_envs == 8
     assert len(blocks[0].strip().splitlines()) <= 20
+
+
+def test_variant_examples_print_what_the_readme_says():
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    examples = [b for b in blocks if "-longhorizon" in b or "-portfolio" in b]
+    assert len(examples) == 2
+    for block in examples:
+        lines = block.strip().splitlines()
+        *body, expression, comment = lines
+        namespace: dict = {}
+        exec(compile("\n".join(body), "README example", "exec"), namespace)
+        assert comment.startswith("# ")
+        assert repr(eval(expression, namespace)) == comment[2:]
