@@ -1,11 +1,17 @@
 """Evaluates sales agents on salesenv ids and prints a score table (`make demo`).
 
-    python examples/evaluate.py                          # baselines on zh-hard and en-hard
-    python examples/evaluate.py episodes=50 envs=[SalesLLM-en-easy,SalesLLM-en-adversarial]
+    python examples/evaluate.py                     # baselines on zh-hard and en-hard
+    python examples/evaluate.py env.language=en env.difficulty=easy eval.episodes=50
     python examples/evaluate.py customer=vllm customer.model=/models/customer-lm
+    python examples/evaluate.py experiment=paper_zh_hard        # the paper's suite slice
+    python examples/evaluate.py debug=cpu_tiny                  # seconds, on CPU
+    python examples/evaluate.py -m agent=scripted,passive env.language=zh,en \
+        env.difficulty=easy,hard eval.episodes=5                # 8 jobs, one per combination
 
-Writes `episodes.jsonl` (one record per episode) and `summary.json` to Hydra's run
-directory and prints the table.
+The config groups (env, customer, scorer, judge, agent, eval, experiment, debug) live in
+`conf/`, their schemas in `salesenv/config.py`. Each run writes `episodes.jsonl` (one
+record per episode) and `summary.json` to its Hydra run directory (`outputs/...`, or
+`multirun/.../<job>` with `-m`), next to the resolved config in `.hydra/config.yaml`.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -21,8 +28,8 @@ from omegaconf import DictConfig
 from tqdm import tqdm
 
 import salesenv
+from salesenv.config import env_ids, env_kwargs  # importing it registers the schemas
 from salesenv.evaluation import format_table, run_episode, summarize
-from salesenv.rewards import EpisodeScorer
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -33,38 +40,93 @@ def write_atomically(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def instantiate_grader(node: DictConfig, customer: Any) -> Any:
+    """An intent scorer or judge; LLM graders with `backend: null` share the customer's model."""
+    if "backend" in node and node.backend is None:
+        return hydra.utils.instantiate(node, backend=customer)
+    return hydra.utils.instantiate(node)
+
+
+def suite_scenarios(suite: str, env_id: str, difficulty: str) -> list:
+    """The suite's scenarios in the env's language (and difficulty, unless "mixed")."""
+    language = env_id.split("-")[1]
+    wanted = difficulty.replace("veryhard", "very_hard")
+    scenarios = [
+        s
+        for s in salesenv.load_suite(suite)
+        if s.language == language and (difficulty == "mixed" or s.difficulty == wanted)
+    ]
+    if not scenarios:
+        raise ValueError(f"suite {suite!r} has no {language} scenario of difficulty {difficulty}")
+    return scenarios
+
+
 @hydra.main(version_base=None, config_path="../conf", config_name="evaluate")
 def main(cfg: DictConfig) -> None:
-    agents = {name: hydra.utils.instantiate(agent_cfg) for name, agent_cfg in cfg.agents.items()}
+    # 1. Build everything the config names (the only place objects come from configs).
+    if not cfg.agents:
+        raise ValueError("no agent to evaluate: pick one with agent=scripted (see conf/agent/)")
+    agents = [hydra.utils.instantiate(agent_cfg) for agent_cfg in cfg.agents.values()]
     customer = hydra.utils.instantiate(cfg.customer)
-    scorer = EpisodeScorer(profile=cfg.scoring_profile)
-    total = len(agents) * len(cfg.envs) * cfg.episodes
+    scorer = hydra.utils.instantiate(
+        cfg.scoring,
+        intent=instantiate_grader(cfg.scorer, customer),
+        judge=instantiate_grader(cfg.judge, customer),
+    )
+
+    # 2. Play: every agent on every env id, episode i with seed `seed + i`
+    #    (and, with a suite, its i-th scenario).
+    ids = env_ids(cfg.env)
+    for env_id in ids:
+        salesenv.registry.resolve_id(env_id)  # fail on a bad id before any episode runs
+    plans = {}
+    for env_id in ids:
+        scenarios = (
+            suite_scenarios(cfg.env.suite, env_id, cfg.env.difficulty.value)
+            if cfg.env.suite
+            else None
+        )
+        episodes = cfg.eval.episodes if cfg.eval.episodes is not None else len(scenarios or ())
+        if episodes < 1:
+            raise ValueError("eval.episodes must be >= 1 (null plays a whole suite: set env.suite)")
+        plans[env_id] = (scenarios, episodes)
+
     records = []
-    with tqdm(total=total, desc="episodes", unit="ep", disable=not cfg.progress) as bar:
-        for env_id in cfg.envs:
-            env = salesenv.make(env_id, scorer=scorer, customer=customer)
-            for agent in agents.values():
-                for i in range(cfg.episodes):
-                    records.append(run_episode(env, agent, seed=cfg.seed + i))
+    total = len(agents) * sum(n for _, n in plans.values())
+    with tqdm(total=total, desc="episodes", unit="ep", disable=not cfg.eval.progress) as bar:
+        for env_id, (scenarios, episodes) in plans.items():
+            env = salesenv.make(
+                env_id, customer=customer, scorer=scorer, scenarios=scenarios, **env_kwargs(cfg.env)
+            )
+            for agent in agents:
+                for i in range(episodes):
+                    options = {"scenario_index": i % len(scenarios)} if scenarios else None
+                    records.append(run_episode(env, agent, seed=cfg.eval.seed + i, options=options))
                     bar.update()
             env.close()
 
-    rows = summarize(records, by=("agent", "language", "difficulty"))
+    # 3. Summarise into the run directory, next to Hydra's .hydra/config.yaml.
+    rows = summarize(records, by=tuple(cfg.eval.group_by))
     out = Path(HydraConfig.get().runtime.output_dir)
-    write_atomically(
-        out / "episodes.jsonl",
-        "".join(json.dumps(r.as_dict(), ensure_ascii=False) + "\n" for r in records),
-    )
+    if cfg.eval.write_episodes:
+        write_atomically(
+            out / "episodes.jsonl",
+            "".join(json.dumps(r.as_dict(), ensure_ascii=False) + "\n" for r in records),
+        )
     write_atomically(out / "summary.json", json.dumps(rows, indent=2))
-    backend = ", ".join(f"{k} {v}" for k, v in customer.describe().items())
-    print(
-        f"\nScores on the 0-10 scale (profile {scorer.profile.name}, alpha {scorer.profile.alpha}),"
-    )
-    print(
-        f"{cfg.episodes} episodes per row; customer: {backend}; ci95 = 95% interval of the mean.\n"
-    )
-    print(format_table(rows))
-    print(f"\nRecords: {out / 'episodes.jsonl'}")
+    if cfg.eval.print_table:
+        backend = ", ".join(f"{k} {v}" for k, v in customer.describe().items())
+        counts = sorted({n for _, n in plans.values()})
+        print(
+            f"\nScores on the 0-10 scale (profile {scorer.profile.name}, "
+            f"alpha {scorer.profile.alpha}),"
+        )
+        print(
+            f"{'/'.join(map(str, counts))} episodes per row; customer: {backend}; "
+            "ci95 = 95% interval of the mean.\n"
+        )
+        print(format_table(rows))
+        print(f"\nOutputs: {out}")
 
 
 if __name__ == "__main__":

@@ -18,9 +18,10 @@ def test_evaluate_prints_the_table_and_writes_records(tmp_path):
         [
             sys.executable,
             str(ROOT / "examples" / "evaluate.py"),
-            "episodes=3",
-            "progress=false",
-            "envs=[SalesLLM-zh-hard,SalesLLM-en-easy]",
+            "eval.episodes=3",
+            "eval.progress=false",
+            "env.language=both",
+            "env.difficulty=easy",
             f"hydra.run.dir={tmp_path}",
         ],
         capture_output=True,
@@ -32,7 +33,7 @@ def test_evaluate_prints_the_table_and_writes_records(tmp_path):
     assert len(lines) == 2
     assert "| zh" in lines[0] + lines[1] and "| en" in lines[0] + lines[1]
     records = [json.loads(line) for line in (tmp_path / "episodes.jsonl").read_text().splitlines()]
-    assert len(records) == 3 * 3 * 2  # agents x episodes x envs
+    assert len(records) == 3 * 3 * 2  # agents x episodes x envs (zh and en)
     assert {r["agent"] for r in records} == {"scripted", "passive", "random"}
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert len(summary) == 6 and all(row["episodes"] == 3 for row in summary)
@@ -44,15 +45,15 @@ def test_evaluate_rejects_an_unknown_env(tmp_path):
         [
             sys.executable,
             str(ROOT / "examples" / "evaluate.py"),
-            "envs=[SalesLLM-xx-hard]",
-            "episodes=1",
+            "env.language=xx",
+            "eval.episodes=1",
             f"hydra.run.dir={tmp_path}",
         ],
         capture_output=True,
         text=True,
     )
     assert result.returncode != 0
-    assert "Unknown salesenv id 'SalesLLM-xx-hard'" in result.stderr
+    assert "Invalid value 'xx', expected one of [zh, en, both]" in result.stderr
 
 
 @pytest.mark.slow
@@ -127,6 +128,8 @@ def test_customer_configs_compose(name):
     from hydra import compose, initialize_config_dir
     from hydra.utils import get_class
     from omegaconf import OmegaConf
+
+    import salesenv.config  # noqa: F401  (registers the schemas the YAML files extend)
 
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base=None):
         cfg = compose(config_name="evaluate", overrides=[f"customer={name}"])
