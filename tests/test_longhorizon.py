@@ -20,6 +20,7 @@ from salesenv.dialogue import Decision
 from salesenv.evaluation import run_episode
 from salesenv.longhorizon import LongHorizonSalesEnv
 from salesenv.rewards import EpisodeScorer
+from tests.test_vector import play_vector_against_singles
 
 
 class ScriptedCustomer(CustomerLM):
@@ -212,35 +213,10 @@ def test_scripted_agent_gets_follow_ups_and_never_exceeds_three_sessions():
 
 
 def test_make_vec_runs_the_variant_like_single_envs():
-    num = 3
-    envs = salesenv.make_vec("SalesLLM-en-veryhard-longhorizon", num_envs=num)
+    envs = salesenv.make_vec("SalesLLM-en-veryhard-longhorizon", num_envs=3)
     assert all(isinstance(e, LongHorizonSalesEnv) for e in envs.envs)
-    observations, _ = envs.reset(seed=10)
-    singles = [salesenv.make("SalesLLM-en-veryhard-longhorizon") for _ in range(num)]
-    agents = [ScriptedSalesAgent() for _ in range(num)]
-    single_obs, single_infos = [], []
-    for i, (env, agent) in enumerate(zip(singles, agents, strict=True)):
-        obs, info = env.reset(seed=10 + i)
-        agent.reset(info)
-        single_obs.append(obs)
-        single_infos.append(info)
-    assert list(observations) == single_obs
-    done = np.zeros(num, dtype=bool)
-    boundaries = 0
-    while not done.all():
-        actions = tuple(
-            "" if done[i] else agents[i].act(single_obs[i], single_infos[i]) for i in range(num)
-        )
-        observations, rewards, terminated, truncated, _ = envs.step(actions)
-        for i in range(num):
-            if done[i]:
-                continue
-            single_obs[i], reward, term, trunc, single_infos[i] = singles[i].step(actions[i])
-            assert single_obs[i] == observations[i] and reward == rewards[i]
-            assert (term, trunc) == (terminated[i], truncated[i])
-            boundaries += bool(single_infos[i].get("session_ended"))
-        done |= terminated | truncated
-    assert boundaries >= 1
+    infos = play_vector_against_singles("SalesLLM-en-veryhard-longhorizon", num=3, seed=10)
+    assert sum(bool(info.get("session_ended")) for info in infos) >= 1
 
 
 def test_bad_arguments():

@@ -38,20 +38,25 @@ def test_one_backend_call_per_step_for_all_running_conversations():
     assert max(customer.batches) == 6
 
 
-def test_vector_matches_single_envs():
-    """The same seeds and actions give the same transcripts batched or one by one."""
-    num = 4
-    envs = salesenv.make_vec("SalesLLM-zh-hard", num_envs=num)
-    observations, _ = envs.reset(seed=100)
-    singles = [salesenv.make("SalesLLM-zh-hard") for _ in range(num)]
+def play_vector_against_singles(env_id: str, num: int, seed: int) -> list[dict]:
+    """Plays the scripted agent on `make_vec(env_id)` and on `num` single envs with the same
+    seeds and actions, asserting equal observations, rewards and flags at every step.
+
+    Returns:
+        Every info the single envs returned, in order.
+    """
+    envs = salesenv.make_vec(env_id, num_envs=num)
+    observations, _ = envs.reset(seed=seed)
+    singles = [salesenv.make(env_id) for _ in range(num)]
     agents = [ScriptedSalesAgent() for _ in range(num)]
     single_obs, single_infos = [], []
     for i, (env, agent) in enumerate(zip(singles, agents, strict=True)):
-        obs, info = env.reset(seed=100 + i)
+        obs, info = env.reset(seed=seed + i)
         agent.reset(info)
         single_obs.append(obs)
         single_infos.append(info)
     assert list(observations) == single_obs
+    seen = []
     done = np.zeros(num, dtype=bool)
     while not done.all():
         actions = tuple(
@@ -64,7 +69,15 @@ def test_vector_matches_single_envs():
             single_obs[i], reward, term, trunc, single_infos[i] = singles[i].step(actions[i])
             assert single_obs[i] == observations[i] and reward == rewards[i]
             assert (term, trunc) == (terminated[i], truncated[i])
+            seen.append(single_infos[i])
         done |= terminated | truncated
+    return seen
+
+
+def test_vector_matches_single_envs():
+    """The same seeds and actions give the same transcripts batched or one by one."""
+    infos = play_vector_against_singles("SalesLLM-zh-hard", num=4, seed=100)
+    assert sum("score" in info for info in infos) == 4
 
 
 def test_finished_conversations_autoreset_on_the_next_step():
