@@ -379,6 +379,15 @@ class TrainConf:
         vllm_mode: colocate (same process and GPU) or server (`trl vllm-serve`).
         seed: Training seed.
         output_dir: Checkpoints; null uses the Hydra run directory.
+        num_prompts: Scenarios in the training dataset (each played by G rollouts).
+        first_seed: Seed of the first training scenario; evaluation uses `eval.seed + i`,
+            so keep the two ranges apart.
+        shaping_weight: Weight of the potential-based intent shaping added to the episode
+            reward (0 disables it; it needs a transcript-reading scorer to matter).
+        logging_steps: Log every this many optimiser steps.
+        save_model: Save the trained policy (and tokenizer) to `<output_dir>/final`.
+        vllm_gpu_memory_utilization: GPU memory share of the colocated vLLM engine.
+        vllm_max_model_length: vLLM's context length; must hold a whole episode.
     """
 
     policy_model: str = MISSING
@@ -395,6 +404,13 @@ class TrainConf:
     vllm_mode: VLLMMode = VLLMMode.colocate
     seed: int = 0
     output_dir: str | None = None
+    num_prompts: int = 512
+    first_seed: int = 100_000
+    shaping_weight: float = 0.0
+    logging_steps: int = 1
+    save_model: bool = True
+    vllm_gpu_memory_utilization: float = 0.3
+    vllm_max_model_length: int | None = None
 
 
 # --- primary configs -------------------------------------------------------------------
@@ -420,7 +436,7 @@ class EvaluateConfig:
 
 @dataclass
 class TrainGRPOConfig:
-    """`examples/train_grpo.py` (written later): GRPO on salesenv rollouts."""
+    """`examples/train_grpo.py`: GRPO on salesenv rollouts with TRL."""
 
     env: EnvConf = MISSING
     customer: Any = MISSING

