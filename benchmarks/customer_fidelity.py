@@ -35,7 +35,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -52,6 +51,7 @@ from salesenv.customers.fidelity import (
     user_likeness,
 )
 from salesenv.dialogue import Turn
+from salesenv.files import write_atomic
 from salesenv.scenarios.prompts import DECISION_TAGS
 from salesenv.scenarios.scenario import Scenario
 
@@ -317,15 +317,7 @@ def table(result: dict[str, Any]) -> str:
 
 def write_json(result: dict[str, Any], path: Path) -> None:
     """Writes the results atomically (a temporary file in the same folder, then a rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, staging = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(result, handle, ensure_ascii=False, indent=2)
-        os.replace(staging, path)
-    except BaseException:
-        Path(staging).unlink(missing_ok=True)
-        raise
+    write_atomic(path, json.dumps(result, ensure_ascii=False, indent=2))
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[argparse.ArgumentParser, argparse.Namespace]:

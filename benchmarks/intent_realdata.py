@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -31,6 +30,7 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 from train_intent import simulator_dialogues
 
+from salesenv.files import write_atomic
 from salesenv.realdata import DEFAULT_ROOT, craigslist, persuasion
 from salesenv.rewards.intent import INTENT_LEVELS, INTENT_POINTS
 from salesenv.rewards.intent_corpus import handwritten, with_closing
@@ -155,9 +155,7 @@ def main() -> None:
             )
     print(f"| scoring time | ms per dialogue | {results['ms_per_dialogue']:.1f} | 100 |")
     if args.out:
-        tmp = args.out.with_name(args.out.name + ".tmp")
-        tmp.write_text(json.dumps(results, indent=2, ensure_ascii=False))
-        os.replace(tmp, args.out)
+        write_atomic(args.out, json.dumps(results, indent=2, ensure_ascii=False))
 
 
 if __name__ == "__main__":

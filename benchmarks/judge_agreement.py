@@ -32,7 +32,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +45,7 @@ from salesenv.agents import PassiveSalesAgent, RandomSalesAgent, ScriptedSalesAg
 from salesenv.agents.base import SalesAgent
 from salesenv.dialogue import Decision, Dialogue, Turn
 from salesenv.evaluation import run_episode
+from salesenv.files import write_atomic
 from salesenv.rewards.judge import Judge, JudgeResult, RubricJudge
 from salesenv.rewards.llm_graders import LLMJudge, TextGenerator
 from salesenv.scenarios.scenario import Scenario
@@ -479,19 +479,8 @@ def _with_ci(value: float, ci: tuple[float, float]) -> str:
 
 def write_json_atomic(path: str | os.PathLike[str], data: Any) -> None:
     """Writes JSON to a temporary file beside `path`, then renames it over `path`."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(data, out, ensure_ascii=False, indent=2, default=_json_default)
-            out.write("\n")
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=_json_default)
+    write_atomic(path, text + "\n")
 
 
 def _json_default(value: Any) -> Any:

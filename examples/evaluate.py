@@ -17,8 +17,6 @@ record per episode) and `summary.json` to its Hydra run directory (`outputs/...`
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +28,7 @@ from tqdm import tqdm
 import salesenv
 from salesenv.config import env_ids, env_kwargs  # importing it registers the schemas
 from salesenv.evaluation import format_table, run_episode, summarize
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Writes `text` to `path` so that a crash never leaves a half-written file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+from salesenv.files import write_atomic
 
 
 def instantiate_grader(node: DictConfig, customer: Any) -> Any:
@@ -109,11 +100,11 @@ def main(cfg: DictConfig) -> None:
     rows = summarize(records, by=tuple(cfg.eval.group_by))
     out = Path(HydraConfig.get().runtime.output_dir)
     if cfg.eval.write_episodes:
-        write_atomically(
+        write_atomic(
             out / "episodes.jsonl",
             "".join(json.dumps(r.as_dict(), ensure_ascii=False) + "\n" for r in records),
         )
-    write_atomically(out / "summary.json", json.dumps(rows, indent=2))
+    write_atomic(out / "summary.json", json.dumps(rows, indent=2))
     if cfg.eval.print_table:
         backend = ", ".join(f"{k} {v}" for k, v in customer.describe().items())
         counts = sorted({n for _, n in plans.values()})

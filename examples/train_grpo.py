@@ -30,6 +30,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from salesenv.config import env_ids, env_kwargs  # importing it registers the schemas
+from salesenv.files import write_atomic
 from salesenv.rewards.shaping import PotentialShaping, intent_potential
 from salesenv.training import SalesRollout, env_reward, episode_rows, evaluate_policy, hf_generate
 
@@ -157,7 +158,7 @@ def main(cfg: DictConfig) -> None:
         "train_reward_per_step": rewards,
     }
     out.mkdir(parents=True, exist_ok=True)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    write_atomic(out / "summary.json", json.dumps(summary, indent=2))
     print(f"Outputs: {out}")
 
 

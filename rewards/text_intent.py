@@ -9,6 +9,7 @@ corpus documented in `rewards/data/intent_corpus/README.md`).
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import re
@@ -22,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from salesenv.dialogue import Dialogue
+from salesenv.files import write_atomic
 from salesenv.rewards.intent import INTENT_LEVELS, INTENT_POINTS, IntentResult
 
 #: (role, text) pairs, role "customer" or "salesperson": dialogues from any source.
@@ -235,10 +237,9 @@ class IntentHead:
 
     def save(self, path: str | Path) -> None:
         """Writes the head as a compressed .npz (atomically)."""
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp.npz")
+        buffer = io.BytesIO()
         np.savez_compressed(
-            tmp,
+            buffer,
             mean=self.mean.astype(np.float32),
             scale=self.scale.astype(np.float32),
             dense_weight=np.float32(self.dense_weight),
@@ -248,7 +249,7 @@ class IntentHead:
             levels=np.array(self.levels),
             meta=np.array(json.dumps(self.meta, ensure_ascii=False, sort_keys=True)),
         )
-        tmp.replace(path)
+        write_atomic(path, buffer.getvalue())
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> IntentHead:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 import os
-import tempfile
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from salesenv.files import write_atomic
 from salesenv.scenarios.salesllm import ScriptSkipped, scenario_from_salesllm
 from salesenv.scenarios.sampler import DIFFICULTY_MIX, ScenarioSampler
 from salesenv.scenarios.scenario import DIFFICULTIES, Scenario
@@ -157,24 +158,11 @@ def _read_jsonl(path: Path) -> Iterator[Scenario]:
 def write_suite(path: str | os.PathLike[str], scenarios: Sequence[Scenario]) -> Path:
     """Writes scenarios as JSONL (gzipped when the name ends in .gz), atomically."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            if path.suffix == ".gz":
-                # mtime=0 keeps the file byte-identical across rebuilds.
-                with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as handle:
-                    _write_lines(handle, scenarios)
-            else:
-                _write_lines(raw, scenarios)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _write_lines(handle, scenarios: Sequence[Scenario]) -> None:
-    for scenario in scenarios:
-        handle.write((json.dumps(scenario.to_dict(), ensure_ascii=False) + "\n").encode("utf-8"))
+    data = "".join(json.dumps(s.to_dict(), ensure_ascii=False) + "\n" for s in scenarios).encode()
+    if path.suffix == ".gz":
+        buffer = io.BytesIO()
+        # mtime=0 keeps the file byte-identical across rebuilds.
+        with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as handle:
+            handle.write(data)
+        data = buffer.getvalue()
+    return write_atomic(path, data)

@@ -1,0 +1,31 @@
+"""Atomic file writes: a crash never leaves a half-written result behind."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> Path:
+    """Writes `data` (text as UTF-8) to `path` through a temporary file in the same folder
+    and a rename, creating the folder if needed.
+
+    Readers see the old file or the whole new one, never a part; on any error the temporary
+    file is removed and the old file is left as it was. The file gets mode 0o644.
+
+    Returns:
+        The path written.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
