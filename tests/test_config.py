@@ -71,12 +71,26 @@ def test_target_groups_compose_and_resolve(group, option):
     assert get_class(node._target_).__name__ == node._target_.rsplit(".", 1)[1]
 
 
-@pytest.mark.parametrize("option", options("agent"))
+@pytest.mark.parametrize("option", [o for o in options("agent") if not o.startswith("llm")])
 def test_each_agent_composes_alone_and_instantiates(option):
     cfg = compose_cfg([f"agent={option}"])
     assert list(cfg.agents) == [option]
     agent = instantiate(cfg.agents[option])
     assert agent.name == option
+
+
+@pytest.mark.parametrize(
+    "option,backend",
+    [("llm", "TransformersCustomer"), ("llm_vllm", "VLLMCustomer"), ("llm_openai", "OpenAICustomer")],
+)
+def test_llm_agent_options_fill_one_backend_and_need_a_model(option, backend):
+    cfg = compose_cfg([f"agent={option}"])
+    assert list(cfg.agents) == ["llm"]
+    node = cfg.agents.llm
+    assert get_class(node._target_).__name__ == "LLMSalesAgent"
+    assert get_class(node.backend._target_).__name__ == backend
+    assert node.backend.sampling.max_new_tokens == 256
+    assert OmegaConf.is_missing(node.backend, "model")
 
 
 def test_several_agents_in_one_run():

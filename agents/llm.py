@@ -1,0 +1,92 @@
+"""A salesperson played by a chat language model on any salesenv chat backend."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from pathlib import PurePath
+from typing import Any
+
+from salesenv.customers.chat import ChatCustomer
+
+#: The cap on one salesperson turn, in characters (SalesEnv's default action length).
+MAX_TURN_CHARS = 2000
+#: A role tag that chat models sometimes put before their turn ("Salesperson:", "销售：").
+_ROLE_TAG = re.compile(
+    r"^\s*\**\s*(?:assistant|salesperson|seller|sales agent|销售员|销售|助手)\s*\**\s*[:：]\s*",
+    re.I,
+)
+
+
+class LLMSalesAgent:
+    """The model under evaluation: it sees the salesperson's system prompt (the product
+    information) and the chat so far (`info["messages"]`) and writes the next turn.
+
+    Any backend that implements `ChatCustomer.generate` serves: `TransformersCustomer` (a
+    local model), `VLLMCustomer` (vLLM's engine) or `OpenAICustomer` (any OpenAI-compatible
+    server); the backend's `sampling` settings apply. The agent keeps no state between
+    calls, so one instance answers many conversations at once (`act_batch`): `salesenv eval`
+    sends every running conversation of a step to the model as one batch.
+
+    Args:
+        backend: The chat backend that runs the model.
+        name: The agent's name in results and leaderboards; default "llm:<model>".
+        seed: Mixed into every generation's seed; change it for independent samples.
+        max_chars: Longer turns are cut to this length (the env flags cut turns too).
+    """
+
+    def __init__(
+        self,
+        backend: ChatCustomer,
+        name: str | None = None,
+        seed: int = 0,
+        max_chars: int = MAX_TURN_CHARS,
+    ) -> None:
+        if not isinstance(backend, ChatCustomer):
+            raise TypeError(
+                "LLMSalesAgent needs a chat backend (TransformersCustomer, VLLMCustomer or "
+                f"OpenAICustomer), got {type(backend).__name__}"
+            )
+        self.backend = backend
+        model = backend.describe().get("model", "model")
+        self.name = name or f"llm:{PurePath(model).name or model}"
+        self.seed = seed
+        self.max_chars = max_chars
+        self._episode_seed: int | None = None
+
+    def reset(self, info: dict[str, Any], seed: int | None = None) -> None:
+        self._episode_seed = seed
+
+    def act(self, observation: str, info: dict[str, Any]) -> str:
+        return self.act_batch([observation], [info], [self._episode_seed])[0]
+
+    def act_batch(
+        self,
+        observations: Sequence[str],
+        infos: Sequence[dict[str, Any]],
+        seeds: Sequence[int | None],
+    ) -> list[str]:
+        """The next turn of many conversations, generated in one backend call.
+
+        Args:
+            observations: Each conversation's latest customer turn (also in its messages).
+            infos: Each conversation's step info; `info["messages"]` is what the model sees.
+            seeds: Each conversation's episode seed (None: 0); with the round it fixes the
+                generation's seed, so a rerun of an episode samples the same turns.
+        """
+        if not len(observations) == len(infos) == len(seeds):
+            raise ValueError(
+                f"got {len(observations)} observations, {len(infos)} infos and {len(seeds)} seeds"
+            )
+        conversations = [info["messages"] for info in infos]
+        generation_seeds = [
+            self._generation_seed(seed, info["round"], info["scenario_id"])
+            for seed, info in zip(seeds, infos, strict=True)
+        ]
+        raw = self.backend.generate(conversations, generation_seeds)
+        return [_ROLE_TAG.sub("", text.strip(), count=1)[: self.max_chars].strip() for text in raw]
+
+    def _generation_seed(self, episode_seed: int | None, round_: int, scenario_id: str) -> int:
+        key = f"{self.seed}:{episode_seed or 0}:{scenario_id}:{round_}".encode()
+        return int.from_bytes(hashlib.sha256(key).digest()[:4], "big") & 0x7FFFFFFF

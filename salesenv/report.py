@@ -1,0 +1,379 @@
+"""Tables and plots of evaluation results: the leaderboard, scores by difficulty, turns.
+
+Works on records as `salesenv.results.load_results` returns them. The tables follow the
+SalesLLM paper: the leaderboard of its Table 4 (rows = agents, columns = language x
+customer model), scores by difficulty as in its Table 1, and score against dialogue turns
+as in its Figure 5. Intervals are 95% bootstrap intervals over scenarios: when a scenario
+was played several times (`--trials`), its trials are averaged first and scenarios are
+resampled, so repeated trials do not narrow the interval as if they were new scenarios.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from salesenv.files import write_atomic
+from salesenv.scenarios.scenario import DIFFICULTIES
+
+Record = dict[str, Any]
+#: Bootstrap resamples behind every interval.
+BOOTSTRAP_SAMPLES = 2000
+#: The score-vs-turns plot draws an agent's mean at a turn count only with this many episodes.
+MIN_POINTS_FOR_MEAN = 5
+
+
+def customer_label(record: Record) -> str:
+    """The customer model that played against the agent, as a leaderboard column names it."""
+    customer = (record.get("versions") or {}).get("customer") or {}
+    model = str(customer.get("model") or customer.get("backend") or "persona")
+    return "persona" if model == "persona-rules" else Path(model).name or model
+
+
+def bootstrap_mean(
+    records: Sequence[Record], samples: int = BOOTSTRAP_SAMPLES, seed: int = 0
+) -> tuple[float, float, float]:
+    """Mean final score and its 95% bootstrap interval, resampling scenarios.
+
+    Returns:
+        (mean, low, high); the interval is (nan, nan) with fewer than two scenarios.
+    """
+    by_scenario: dict[str, list[float]] = defaultdict(list)
+    for record in records:
+        by_scenario[record["scenario_id"]].append(record["score"]["final"])
+    means = np.array([np.mean(v) for v in by_scenario.values()])
+    if len(means) == 0:
+        return math.nan, math.nan, math.nan
+    mean = float(means.mean())
+    if len(means) < 2:
+        return mean, math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    resampled = means[rng.integers(0, len(means), size=(samples, len(means)))].mean(axis=1)
+    low, high = np.percentile(resampled, [2.5, 97.5])
+    return mean, float(low), float(high)
+
+
+def group_summary(records: Iterable[Record], by: Sequence[str]) -> list[dict[str, Any]]:
+    """One row per group of records: episodes, errors, mean final score with its bootstrap
+    interval, the score parts, buy rate, rounds, unfaithful-turn rate and the customer's
+    role inversions (per turn and per dialogue).
+
+    Args:
+        records: Episode records (errored ones are counted, not scored).
+        by: Record fields (or "customer") that define a group.
+    """
+    groups: dict[tuple, list[Record]] = defaultdict(list)
+    for record in records:
+        groups[tuple(_field(record, key) for key in by)].append(record)
+    rows = []
+    for key in sorted(groups, key=lambda k: tuple(_sort_key(v) for v in k)):
+        group = groups[key]
+        scored = [r for r in group if r.get("error") is None]
+        row: dict[str, Any] = dict(zip(by, key, strict=True))
+        row.update(episodes=len(scored), errors=len(group) - len(scored))
+        if scored:
+            mean, low, high = bootstrap_mean(scored)
+            customer_turns = sum(
+                sum(t["role"] == "customer" for t in r["transcript"]) for r in scored
+            )
+            inversions = [r.get("flags", {}).get("role_inversion", 0) for r in scored]
+            row.update(
+                final=mean,
+                ci_low=low,
+                ci_high=high,
+                intent=_mean(r["score"]["intent"] for r in scored),
+                judge=_mean(r["score"]["judge"] for r in scored),
+                buy_rate=_mean(r["decision"] == "buy" for r in scored),
+                rounds=_mean(r["rounds"] for r in scored),
+                unfaithful=_mean(r["score"].get("unfaithful_turn_rate", 0.0) for r in scored),
+                inversion_turns=sum(inversions) / max(customer_turns, 1),
+                inversion_dialogues=_mean(n > 0 for n in inversions),
+            )
+        rows.append(row)
+    return rows
+
+
+def leaderboard(records: Sequence[Record]) -> tuple[list[str], list[list[str]]]:
+    """The paper's Table 4: one row per agent, one column per language x customer model,
+    each cell the mean final score with its 95% interval; rows sorted by their mean."""
+    columns = sorted({(r["language"], customer_label(r)) for r in records}, key=_sort_key)
+    header = ["agent", *(f"{lang} · {customer}" for lang, customer in columns), "episodes"]
+    cells: dict[str, dict[tuple[str, str], list[Record]]] = defaultdict(lambda: defaultdict(list))
+    for record in _scored(records):
+        cells[record["agent"]][(record["language"], customer_label(record))].append(record)
+    ranked = sorted(
+        cells,
+        key=lambda a: -_mean(r["score"]["final"] for g in cells[a].values() for r in g),
+    )
+    rows = [
+        [
+            agent,
+            *(_interval_cell(cells[agent].get(column, [])) for column in columns),
+            str(sum(len(g) for g in cells[agent].values())),
+        ]
+        for agent in ranked
+    ]
+    return header, rows
+
+
+def difficulty_table(records: Sequence[Record]) -> tuple[list[str], list[list[str]]]:
+    """The paper's Table 1: mean final score per agent and language (rows) and difficulty
+    (columns)."""
+    present = {r["difficulty"] for r in records}
+    difficulties = [d for d in DIFFICULTIES if d in present]
+    header = ["agent", "language", *difficulties]
+    cells: dict[tuple[str, str], dict[str, list[Record]]] = defaultdict(lambda: defaultdict(list))
+    for record in _scored(records):
+        cells[(record["agent"], record["language"])][record["difficulty"]].append(record)
+    rows = [
+        [
+            agent,
+            language,
+            *(_interval_cell(cells[(agent, language)].get(d, [])) for d in difficulties),
+        ]
+        for agent, language in sorted(cells)
+    ]
+    return header, rows
+
+
+def turns_table(records: Sequence[Record]) -> tuple[list[str], list[list[str]]]:
+    """Dialogue length per agent: mean, median and 90th percentile of salesperson turns,
+    the share of dialogues the customer ended with a decision, the buy rate, and how the
+    score correlates with the number of turns (Pearson r)."""
+    header = [
+        "agent",
+        "episodes",
+        "mean turns",
+        "median",
+        "p90",
+        "decided",
+        "buy rate",
+        "r(score, turns)",
+    ]
+    by_agent: dict[str, list[Record]] = defaultdict(list)
+    for record in _scored(records):
+        by_agent[record["agent"]].append(record)
+    rows = []
+    for agent in sorted(by_agent):
+        group = by_agent[agent]
+        turns = np.array([r["rounds"] for r in group], dtype=float)
+        scores = np.array([r["score"]["final"] for r in group])
+        r = (
+            float(np.corrcoef(turns, scores)[0, 1])
+            if len(group) > 2 and turns.std() > 0 and scores.std() > 0
+            else math.nan
+        )
+        rows.append(
+            [
+                agent,
+                str(len(group)),
+                _num(turns.mean()),
+                _num(np.median(turns)),
+                _num(np.percentile(turns, 90)),
+                _num(_mean(r["terminated"] for r in group)),
+                _num(_mean(r["decision"] == "buy" for r in group)),
+                _num(r),
+            ]
+        )
+    return header, rows
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A Markdown table with padded columns."""
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
+    lines = [
+        "| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |",
+        "|" + "|".join("-" * (w + 2) for w in widths) + "|",
+    ]
+    lines += [
+        "| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |"
+        for row in rows
+    ]
+    return "\n".join(lines)
+
+
+def plot_score_vs_turns(records: Sequence[Record], path: Path) -> Path:
+    """The paper's Figure 5: final score against salesperson turns, one colour per agent
+    (points jittered so that equal pairs stay visible), with each agent's mean per turn
+    count as a line where that count has at least `MIN_POINTS_FOR_MEAN` episodes."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
+    rng = np.random.default_rng(0)
+    by_agent: dict[str, list[Record]] = defaultdict(list)
+    for record in _scored(records):
+        by_agent[record["agent"]].append(record)
+    for agent in sorted(by_agent):
+        turns = np.array([r["rounds"] for r in by_agent[agent]], dtype=float)
+        scores = np.array([r["score"]["final"] for r in by_agent[agent]])
+        points = ax.scatter(
+            turns + rng.uniform(-0.25, 0.25, len(turns)),
+            scores + rng.uniform(-0.08, 0.08, len(scores)),
+            s=6,
+            alpha=0.25,
+            label=agent,
+        )
+        levels = [t for t in np.unique(turns) if (turns == t).sum() >= MIN_POINTS_FOR_MEAN]
+        ax.plot(
+            levels,
+            [scores[turns == t].mean() for t in levels],
+            color=points.get_facecolor()[0][:3],
+            linewidth=1.5,
+        )
+    ax.set_xlabel("salesperson turns")
+    ax.set_ylabel("final score (0-10)")
+    ax.set_ylim(0, 10.5)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set_title(
+        f"Score vs dialogue turns (dots: episodes; lines: mean, >= {MIN_POINTS_FOR_MEAN} episodes)"
+    )
+    ax.legend(markerscale=3, fontsize=8)
+    return _save(fig, path)
+
+
+def plot_score_by_difficulty(records: Sequence[Record], path: Path) -> Path:
+    """Mean final score per difficulty, one bar per agent, with 95% bootstrap intervals."""
+    plt = _pyplot()
+    scored = _scored(records)
+    difficulties = [d for d in DIFFICULTIES if any(r["difficulty"] == d for r in scored)]
+    agents = sorted({r["agent"] for r in scored})
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
+    width = 0.8 / max(len(agents), 1)
+    for k, agent in enumerate(agents):
+        stats = [
+            bootstrap_mean([r for r in scored if r["agent"] == agent and r["difficulty"] == d])
+            for d in difficulties
+        ]
+        means = np.array([s[0] for s in stats])
+        errors = np.array(
+            [[m - lo, hi - m] if not math.isnan(lo) else [0, 0] for m, lo, hi in stats]
+        ).T
+        x = np.arange(len(difficulties)) + (k - (len(agents) - 1) / 2) * width
+        ax.bar(x, means, width, yerr=errors, capsize=2, label=agent)
+    ax.set_xticks(np.arange(len(difficulties)), difficulties)
+    ax.set_ylabel("final score (0-10)")
+    ax.set_ylim(0, 10.5)
+    ax.set_title("Score by difficulty (95% bootstrap intervals)")
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def write_report(
+    records: Sequence[Record], out: Path, sources: Sequence[str] = ()
+) -> dict[str, Path]:
+    """Writes `report.md` (all tables) and, when matplotlib is installed, the two plots.
+
+    Returns:
+        The paths written, by name ("markdown", "score_vs_turns", "score_by_difficulty").
+
+    Raises:
+        ValueError: If no record has a score.
+    """
+    if not _scored(records):
+        raise ValueError("no scored episode in these results (every one errored or none ran)")
+    out.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    plots: list[tuple[str, Callable[[Sequence[Record], Path], Path]]] = [
+        ("score_vs_turns", plot_score_vs_turns),
+        ("score_by_difficulty", plot_score_by_difficulty),
+    ]
+    try:
+        for name, plot in plots:
+            written[name] = plot(records, out / f"{name}.png")
+    except ImportError:
+        pass
+    written["markdown"] = write_atomic(
+        out / "report.md", report_markdown(records, sources, written)
+    )
+    return written
+
+
+def report_markdown(
+    records: Sequence[Record], sources: Sequence[str] = (), plots: dict[str, Path] | None = None
+) -> str:
+    """The report as Markdown: what it covers, then the three tables (and the plots)."""
+    errors = sum(r.get("error") is not None for r in records)
+    profiles = sorted({f"{r['score'].get('profile')}" for r in _scored(records)})
+    parts = [
+        "# salesenv evaluation report",
+        "",
+        f"{len(records)} episodes ({errors} errored, not scored) from "
+        f"{', '.join(sources) or 'the given results'}; scoring profile {', '.join(profiles)}. "
+        "Scores are on the 0-10 scale; brackets are 95% bootstrap intervals over scenarios.",
+        "",
+        "## Leaderboard (agents x language · customer model)",
+        "",
+        markdown_table(*leaderboard(records)),
+        "",
+        "## Score by difficulty",
+        "",
+        markdown_table(*difficulty_table(records)),
+        "",
+        "## Dialogue turns",
+        "",
+        markdown_table(*turns_table(records)),
+        "",
+    ]
+    for name, path in (plots or {}).items():
+        parts += [f"![{name.replace('_', ' ')}]({path.name})", ""]
+    return "\n".join(parts)
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError as exc:
+        raise ImportError("plots need matplotlib: `pip install salesenv[report]`") from exc
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig: Any, path: Path) -> Path:
+    import io
+
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", metadata={"Software": None})
+    plt.close(fig)
+    return write_atomic(path, buffer.getvalue())
+
+
+def _scored(records: Iterable[Record]) -> list[Record]:
+    return [r for r in records if r.get("error") is None and r.get("score")]
+
+
+def _field(record: Record, key: str) -> Any:
+    return customer_label(record) if key == "customer" else record.get(key)
+
+
+def _mean(values: Iterable[float]) -> float:
+    values = list(values)
+    return float(np.mean(values)) if values else math.nan
+
+
+def _num(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.2f}"
+
+
+def _interval_cell(records: Sequence[Record]) -> str:
+    if not records:
+        return "-"
+    mean, low, high = bootstrap_mean(records)
+    return f"{mean:.2f}" if math.isnan(low) else f"{mean:.2f} [{low:.2f}, {high:.2f}]"
+
+
+def _sort_key(value: Any) -> tuple:
+    """Orders difficulties as in the benchmark, everything else by text."""
+    if isinstance(value, tuple):
+        return tuple(_sort_key(v) for v in value)
+    if value in DIFFICULTIES:
+        return (0, DIFFICULTIES.index(value), "")
+    return (1, 0, str(value))
