@@ -429,9 +429,10 @@ def _print_eval_summary(records: list[dict[str, Any]], out: Path, errors: int) -
         print()
         print(markdown_table(*leaderboard(scored)))
     if errors:
+        first = next(r["error"] for r in records if r.get("error") is not None)
         print(
-            f"\n{errors} episodes failed (see 'error' in {out}/episodes.jsonl); rerun the "
-            "same command to retry them.",
+            f"\n{errors} episodes failed (see 'error' in {out}/episodes.jsonl), the first with: "
+            f"{first}\nRerun the same command to retry them.",
             file=sys.stderr,
         )
     print(f"\nResults: {out}/episodes.jsonl, {out}/summary.json; `salesenv report {out}`.")

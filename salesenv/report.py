@@ -221,7 +221,7 @@ def plot_score_vs_turns(records: Sequence[Record], path: Path) -> Path:
         ax.plot(
             levels,
             [scores[turns == t].mean() for t in levels],
-            color=points.get_facecolor()[0][:3],
+            color=tuple(points.get_facecolor()[0][:3]),
             linewidth=1.5,
         )
     ax.set_xlabel("salesperson turns")
@@ -253,7 +253,9 @@ def plot_score_by_difficulty(records: Sequence[Record], path: Path) -> Path:
             [[m - lo, hi - m] if not math.isnan(lo) else [0, 0] for m, lo, hi in stats]
         ).T
         x = np.arange(len(difficulties)) + (k - (len(agents) - 1) / 2) * width
-        ax.bar(x, means, width, yerr=errors, capsize=2, label=agent)
+        ax.bar(x, means, width, label=agent)
+        # Separate call: bar(yerr=...) trips a NumPy deprecation inside matplotlib 3.11.
+        ax.errorbar(x, means, yerr=errors, fmt="none", ecolor="black", capsize=2, linewidth=1)
     ax.set_xticks(np.arange(len(difficulties)), difficulties)
     ax.set_ylabel("final score (0-10)")
     ax.set_ylim(0, 10.5)

@@ -108,7 +108,8 @@ def run_planned(
     on with the next ones.
 
     Raises:
-        EvalAbortedError: If the first `FAILURES_BEFORE_ABORT` episodes all failed.
+        EvalAbortedError: If the first `FAILURES_BEFORE_ABORT` episodes (or all of them, when
+            fewer are planned) failed.
     """
     batched = isinstance(agent, BatchSalesAgent)
     slots: list[_Running | None] = [None] * envs.num_envs
@@ -131,7 +132,7 @@ def run_planned(
                 slots[i] = None
             failed += len(running)
             on_records(finished)
-            if succeeded == 0 and failed >= FAILURES_BEFORE_ABORT:
+            if succeeded == 0 and failed >= min(FAILURES_BEFORE_ABORT, len(plans)):
                 raise EvalAbortedError(
                     f"the first {failed} episodes all failed: {exc}\nThe errored episodes are "
                     "recorded and will be retried: fix the cause and rerun the same command."

@@ -1,0 +1,314 @@
+"""The `salesenv` command: each command on tiny suites with the persona customer, resuming
+after SIGKILL, and the errors a user can run into."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import salesenv
+from salesenv.agents import ScriptedSalesAgent
+from salesenv.cli import main
+from salesenv.evaluation import run_episode
+from salesenv.results import RunDirectory, load_results
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    status = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_eval_writes_one_record_per_episode_equal_to_a_single_env_run(tmp_path, capsys):
+    out = tmp_path / "run"
+    status, stdout, _ = run_cli(
+        capsys,
+        "eval",
+        "--out",
+        out,
+        "--limit",
+        3,
+        "--num-envs",
+        2,
+        "--no-progress",
+        "agent=scripted",
+    )
+    assert status == 0
+    records = lines(out / "episodes.jsonl")
+    assert len(records) == 6
+    assert {r["language"] for r in records} == {"zh", "en"}
+    assert len({r["key"] for r in records}) == 6
+    assert all(r["schema"] == 1 and r["error"] is None for r in records)
+    assert records[0]["versions"]["customer"]["backend"] == "persona"
+    # The batched, slot-refilling runner plays exactly what one env plays alone.
+    suite = salesenv.load_suite("salesllm-1805")
+    for record in records:
+        scenarios = suite.filter(language=record["language"]).scenarios
+        env = salesenv.make(f"SalesLLM-{record['language']}-mixed", scenarios=scenarios)
+        alone = run_episode(
+            env,
+            ScriptedSalesAgent(),
+            seed=record["seed"],
+            options={"scenario_index": record["index"]},
+        )
+        assert record["scenario_id"] == alone.scenario_id == scenarios[record["index"]].id
+        assert record["transcript"] == alone.transcript
+        assert record["score"] == alone.score
+        assert record["difficulty"] == alone.difficulty
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["complete"] is True and summary["finished"] == 6
+    assert {row["language"] for row in summary["by_agent_language"]} == {"zh", "en"}
+    manifest = json.loads((out / "run.json").read_text())
+    assert manifest["suite"] == "salesllm-1805" and manifest["agents"] == ["scripted"]
+    assert "scripted" in stdout and "zh · persona" in stdout
+
+
+def test_rerun_resumes_and_plays_nothing_twice(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["eval", "--out", out, "--limit", 2, "--no-progress", "agent=scripted"]
+    assert run_cli(capsys, *args)[0] == 0
+    before = (out / "episodes.jsonl").read_bytes()
+    status, stdout, _ = run_cli(capsys, *args)
+    assert status == 0
+    assert "4 of 4 episodes already done" in stdout
+    assert (out / "episodes.jsonl").read_bytes() == before
+    # A longer run in the same folder adds only the new episodes.
+    args[args.index("--limit") + 1] = 3
+    assert run_cli(capsys, *args)[0] == 0
+    records = lines(out / "episodes.jsonl")
+    assert len(records) == 6 and len({r["key"] for r in records}) == 6
+
+
+@pytest.mark.slow
+def test_sigkill_in_the_middle_then_resume_gives_the_uninterrupted_records(tmp_path):
+    command = [sys.executable, "-m", "salesenv.cli", "eval", "--no-progress", "--num-envs", "8"]
+    command += ["--suite", "SalesLLM-en-mixed", "--episodes", "1500", "agent=scripted"]
+    killed = tmp_path / "killed"
+    records_path = killed / "episodes.jsonl"
+    process = subprocess.Popen([*command, "--out", str(killed)], stdout=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if records_path.exists() and records_path.stat().st_size > 400_000:
+            break
+        time.sleep(0.01)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    written = records_path.read_bytes().count(b"\n")
+    assert 0 < written < 1500, "the run must be killed in the middle"
+
+    resumed = subprocess.run([*command, "--out", str(killed)], capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "episodes already done" in resumed.stdout
+    whole = tmp_path / "whole"
+    subprocess.run([*command, "--out", str(whole)], check=True, capture_output=True)
+
+    file_lines = records_path.read_text(encoding="utf-8").splitlines()
+    keys = [json.loads(line)["key"] for line in file_lines]
+    assert len(keys) == len(set(keys)) == 1500  # none lost, none run twice, no torn line left
+    expected = {r["key"]: r for r in load_results(whole)}
+    for record in load_results(killed):
+        same = expected[record["key"]]
+        assert record["transcript"] == same["transcript"]
+        assert record["score"] == same["score"]
+
+
+def test_an_output_folder_in_use_is_refused(tmp_path, capsys):
+    out = tmp_path / "run"
+    with RunDirectory(out).lock():
+        status, _, err = run_cli(capsys, "eval", "--out", out, "--limit", 1, "agent=scripted")
+    assert status == 1
+    assert "in use by a running eval" in err and f"pid {os.getpid()}" in err
+    assert not (out / "episodes.jsonl").exists()
+
+
+def test_a_different_run_in_the_same_folder_is_refused(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert (
+        run_cli(capsys, "eval", "--out", out, "--limit", 1, "--no-progress", "agent=scripted")[0]
+        == 0
+    )
+    status, _, err = run_cli(capsys, "eval", "--out", out, "--limit", 1, "agent=passive")
+    assert status == 1
+    assert "different run" in err and "agents: ['scripted'] then, ['passive'] now" in err
+
+
+def test_malformed_suite_lines_are_reported_and_the_rest_runs(tmp_path, capsys):
+    suite = tmp_path / "mine.jsonl"
+    assert (
+        run_cli(
+            capsys, "scenarios", "export", "--suite", "SalesLLM-en-hard", "-n", 3, "--out", suite
+        )[0]
+        == 0
+    )
+    good = suite.read_text(encoding="utf-8").splitlines()
+    broken = json.loads(good[1])
+    del broken["trigger"]
+    suite.write_text("\n".join([good[0], "{not json", json.dumps(broken), good[2]]) + "\n")
+    out = tmp_path / "run"
+    status, _, err = run_cli(
+        capsys, "eval", "--out", out, "--suite", suite, "--no-progress", "agent=scripted"
+    )
+    assert status == 0
+    assert "mine.jsonl line 2" in err and "mine.jsonl line 3" in err
+    assert len(lines(out / "episodes.jsonl")) == 2
+
+
+@pytest.mark.parametrize(
+    "override,expected",
+    [
+        ("agent=scriptd", "Could not find 'agent/scriptd'"),
+        ("customer=vllmm", "Could not find 'customer/vllmm'"),
+        ("customer=vllm", "customer.model needs a value"),
+        ("agent=llm", "agents.llm.backend.model needs a value"),
+        ("env.difficulty=hardd", "hardd"),
+    ],
+)
+def test_configuration_mistakes_exit_2_with_the_fix(tmp_path, capsys, override, expected):
+    status, _, err = run_cli(capsys, "eval", "--out", tmp_path / "run", override)
+    assert status == 2
+    assert expected in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_unknown_suite_names_the_choices(tmp_path, capsys):
+    status, _, err = run_cli(capsys, "eval", "--out", tmp_path / "r", "--suite", "SalesLLM-zh-hrad")
+    assert status == 2 and "not a built-in suite" in err and "salesenv list" in err
+
+
+def test_unreachable_server_stops_the_run_with_the_url(tmp_path, capsys):
+    import socket
+
+    with socket.socket() as probe:  # a port with nothing listening
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/v1"
+    out = tmp_path / "run"
+    status, _, err = run_cli(
+        capsys,
+        "eval",
+        "--out",
+        out,
+        "--limit",
+        5,
+        "--no-progress",
+        "agent=scripted",
+        "customer=openai",
+        "customer.model=tiny",
+        f"customer.base_url={url}",
+        "customer.max_retries=0",
+        "customer.timeout=2",
+    )
+    assert status == 1
+    assert url in err and "Check that the server is running" in err
+    assert "rerun the same command" in err
+    records = lines(out / "episodes.jsonl")
+    assert len(records) == 5 and all(r["error"] for r in records)  # stopped after zh
+    assert {r["language"] for r in records} == {"zh"}
+    assert json.loads((out / "summary.json").read_text())["complete"] is False
+
+
+def test_trials_repeat_scenarios_with_their_own_seeds(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["eval", "--out", out, "--suite", "SalesLLM-en-hard", "--episodes", 4, "--trials", 3]
+    assert run_cli(capsys, *args, "--no-progress", "agent=scripted")[0] == 0
+    records = lines(out / "episodes.jsonl")
+    assert len(records) == 12
+    assert len({r["seed"] for r in records}) == 12
+    assert sorted({r["trial"] for r in records}) == [0, 1, 2]
+    by_index = {}
+    for r in records:
+        by_index.setdefault(r["index"], set()).add(r["scenario_id"])
+    # Sampled envs: the seed picks the scenario, so trials of an index differ in scenario.
+    assert len(by_index) == 4
+
+
+def test_report_writes_tables_and_plots(tmp_path, capsys):
+    runs = []
+    for agent in ("passive", "scripted"):
+        out = tmp_path / agent
+        assert (
+            run_cli(capsys, "eval", "--out", out, "--limit", 6, "--no-progress", f"agent={agent}")[
+                0
+            ]
+            == 0
+        )
+        runs.append(out)
+    report = tmp_path / "report"
+    status, stdout, _ = run_cli(capsys, "report", *runs, "--out", report)
+    assert status == 0
+    board = stdout.split("Score by difficulty")[0]
+    assert board.index("| scripted") < board.index("| passive")  # ranked by mean score
+    assert "en · persona" in board and "zh · persona" in board
+    markdown = (report / "report.md").read_text(encoding="utf-8")
+    assert "## Leaderboard" in markdown and "![score vs turns](score_vs_turns.png)" in markdown
+    for name in ("score_vs_turns.png", "score_by_difficulty.png"):
+        assert (report / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_on_a_folder_without_results_says_so(tmp_path, capsys):
+    status, _, err = run_cli(capsys, "report", tmp_path)
+    assert status == 1 and "holds no episodes.jsonl" in err
+
+
+def test_play_at_the_terminal(monkeypatch, capsys):
+    turns = ["Hello! What matters most to you?", "It has a two-year warranty.", "Shall we?"] * 7
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(turns) + "\n"))
+    status, stdout, _ = run_cli(
+        capsys, "play", "--env", "SalesLLM-en-easy", "--seed", 3, "--no-prompt"
+    )
+    assert status == 0
+    assert stdout.count("customer> ") >= 2
+    assert "Customer decision:" in stdout and "final" in stdout
+
+
+def test_scenarios_sample_show_export_and_stats(tmp_path, capsys):
+    status, stdout, _ = run_cli(capsys, "scenarios", "sample", "--env", "SalesLLM-zh-hard", "-n", 2)
+    assert status == 0
+    sampled = stdout.strip().splitlines()
+    assert len(sampled) == 2 and all(" zh  hard" in line for line in sampled)
+
+    first = salesenv.load_suite("salesllm-1805")[0]
+    status, stdout, _ = run_cli(capsys, "scenarios", "show", first.id[:12])
+    assert status == 0 and first.customer_prompt in stdout and first.trigger in stdout
+
+    out = tmp_path / "en-easy.jsonl.gz"
+    args = ["scenarios", "export", "--out", out, "--language", "en", "--difficulty", "easy"]
+    assert run_cli(capsys, *args)[0] == 0
+    exported = salesenv.load_suite(out)
+    assert len(exported) == 161
+    assert {(s.language, s.difficulty) for s in exported} == {("en", "easy")}
+
+    status, stdout, _ = run_cli(capsys, "scenarios", "stats", "--suite", "salesllm-1805")
+    assert status == 0
+    assert "1805 scenarios, 1805 distinct" in stdout
+    assert "zh                             1000" in stdout
+
+    status, stdout, _ = run_cli(capsys, "scenarios", "stats")
+    assert status == 0 and "Combinations" in stdout
+
+
+def test_list_shows_ids_suites_and_backends(capsys):
+    status, stdout, _ = run_cli(capsys, "list")
+    assert status == 0
+    assert "Env ids (36)" in stdout and "SalesLLM-zh-hard-longhorizon" in stdout
+    assert "salesllm-1805: 1000 zh, 805 en" in stdout
+    for option in ("scripted", "llm_vllm", "persona", "openai", "embedded", "rubric"):
+        assert f"  {option} " in stdout
+
+
+def test_console_script_is_installed():
+    script = Path(sys.executable).parent / "salesenv"
+    result = subprocess.run([str(script), "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == f"salesenv {salesenv.__version__}"
