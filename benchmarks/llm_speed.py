@@ -8,6 +8,8 @@ One run, one backend and model, so the ratios are comparable:
   raw batch B       `customer.generate` on B customer prompts: replies/s and tokens/s;
   sequential env    one conversation at a time (the salesperson cycles fixed lines);
   make_vec N        N conversations stepped together (one batched backend call per step);
+  salesenv eval N   what `salesenv eval --num-envs N` runs (the scripted agent, conversations
+                    refilled as they end, one record per episode);
   env overhead      the share of step time spent outside the customer backend.
 Env runs use max_regenerations=0 so that they generate exactly what the raw runs do; the
 tiny model's role inversions would otherwise add regenerations. The tiny model is not a
@@ -23,9 +25,11 @@ import time
 import numpy as np
 
 import salesenv
+from salesenv.agents import ScriptedSalesAgent
 from salesenv.customers import CustomerRequest
 from salesenv.customers.chat import SamplingConfig, customer_messages
 from salesenv.dialogue import Turn
+from salesenv.runner import plan_episodes, run_planned
 from salesenv.scenarios import ScenarioSampler
 
 
@@ -118,6 +122,21 @@ def run_envs(customer, num_envs, episodes, max_rounds):
     return done_episodes, steps, seconds, timed.seconds
 
 
+def run_eval(customer, num_envs, episodes, max_rounds):
+    """Plays `episodes` episodes of the scripted agent as `salesenv eval --num-envs N` does;
+    returns (episodes, customer turns, seconds, seconds in the backend)."""
+    timed = TimedCustomer(customer)
+    envs = salesenv.make_vec(
+        "SalesLLM-en-medium", num_envs=num_envs, customer=timed, max_rounds=max_rounds
+    )
+    plans = plan_episodes("scripted", "SalesLLM-en-medium", episodes, 1, 0, from_list=False)
+    records = []
+    start = time.perf_counter()
+    run_planned(envs, ScriptedSalesAgent(), plans, records.extend, versions={})
+    seconds = time.perf_counter() - start
+    return len(records), sum(r["rounds"] for r in records), seconds, timed.seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -173,6 +192,15 @@ def main() -> None:
         print(
             f"| {label} | {steps / seconds:.2f} | | {episodes / seconds:.3f} episodes/s, "
             f"env overhead {overhead:.1%}, {ratio} |"
+        )
+    for num_envs in (1, 16):
+        episodes, steps, seconds, backend = run_eval(
+            customer, num_envs, args.episodes, args.max_rounds
+        )
+        print(
+            f"| salesenv eval {num_envs} | {steps / seconds:.2f} | | {episodes / seconds:.3f} "
+            f"episodes/s, overhead {(seconds - backend) / seconds:.1%}, "
+            f"{steps / seconds / raw[num_envs]:.2f}x raw batch {num_envs} |"
         )
 
 
