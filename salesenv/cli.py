@@ -204,6 +204,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     # 2. Build what the config names.
     if not cfg.agents:
         raise UsageError("no agent to evaluate: add agent=scripted (or agent=llm ...)")
+    if "human" in cfg.agents:
+        raise UsageError("agent=human plays at the terminal: use `salesenv play`")
     agents = [hydra.utils.instantiate(agent_cfg) for agent_cfg in cfg.agents.values()]
     names = [agent.name for agent in agents]
     if len(set(names)) != len(names):
@@ -398,7 +400,13 @@ def _load_suite_or_none(spec: str) -> Any:
         with warnings.catch_warnings():
             warnings.simplefilter("always")
             warnings.showwarning = _show_warning
-            return salesenv.load_suite(spec)
+            try:
+                return salesenv.load_suite(spec)
+            except (OSError, UnicodeDecodeError, EOFError) as exc:
+                raise UsageError(
+                    f"cannot read the suite file {spec}: {exc}. Give a JSONL file (plain or "
+                    ".gz), one scenario per line"
+                ) from None
     return None
 
 

@@ -21,6 +21,9 @@ from salesenv.customers.base import CustomerBackendError
 from salesenv.results import episode_key
 from salesenv.vector import SalesVectorEnv
 
+#: End-of-episode info that the env variants add (portfolio: products pitched and bought,
+#: the portfolio's fit; long-horizon: the session reached); copied into the record.
+VARIANT_INFO_KEYS = ("pitched", "bought", "portfolio", "session")
 #: Give up when this many episodes in a row failed and none has succeeded yet: the backend
 #: is down or misconfigured, and every further episode would fail the same way.
 FAILURES_BEFORE_ABORT = 8
@@ -209,6 +212,7 @@ def _record(
         "decision": last.get("decision"),
         "score": score,
         "flags": {k: v for k, v in sorted(slot.flags.items()) if v},
+        "variant_info": {k: last[k] for k in VARIANT_INFO_KEYS if k in last},
         "transcript": transcript,
         "error": error,
         "seconds": round(time.perf_counter() - slot.started, 3),

@@ -165,6 +165,49 @@ def test_malformed_suite_lines_are_reported_and_the_rest_runs(tmp_path, capsys):
     assert len(lines(out / "episodes.jsonl")) == 2
 
 
+def test_a_suite_in_the_public_salesllm_format_runs(tmp_path, capsys):
+    suite = tmp_path / "salesllm.jsonl"
+    records = []
+    for i, scenario in enumerate(salesenv.load_suite("salesllm-1805").filter(language="en")[:2]):
+        records.append(
+            {
+                "id": i,
+                "user_system_prompt": scenario.customer_prompt,
+                "assistant_system_prompt": scenario.salesperson_prompt,
+                "trigger_sentence_en": scenario.trigger,
+            }
+        )
+    suite.write_text("".join(json.dumps(r) + "\n" for r in records))
+    out = tmp_path / "run"
+    args = ["eval", "--out", out, "--suite", suite, "--no-progress", "agent=scripted"]
+    assert run_cli(capsys, *args)[0] == 0
+    played = lines(out / "episodes.jsonl")
+    assert len(played) == 2 and {r["language"] for r in played} == {"en"}
+    assert all(r["category"] is None and r["score"]["final"] > 0 for r in played)
+
+
+def test_an_unreadable_suite_file_is_a_usage_error(tmp_path, capsys):
+    suite = tmp_path / "broken.jsonl.gz"
+    suite.write_bytes(b"not gzip at all")
+    status, _, err = run_cli(capsys, "eval", "--out", tmp_path / "r", "--suite", suite)
+    assert status == 2 and "cannot read the suite file" in err
+
+
+@pytest.mark.parametrize("variant,key", [("portfolio", "bought"), ("longhorizon", "session")])
+def test_variants_record_their_extra_outcome(tmp_path, capsys, variant, key):
+    out = tmp_path / variant
+    args = ["eval", "--out", out, "--limit", 2, "--no-progress", "agent=scripted", f"env={variant}"]
+    assert run_cli(capsys, *args)[0] == 0
+    played = lines(out / "episodes.jsonl")
+    assert len(played) == 4 and all(r["env_id"].endswith(f"-mixed-{variant}") for r in played)
+    assert all(key in r["variant_info"] for r in played)
+
+
+def test_the_human_agent_is_sent_to_play(tmp_path, capsys):
+    status, _, err = run_cli(capsys, "eval", "--out", tmp_path / "r", "agent=human")
+    assert status == 2 and "salesenv play" in err
+
+
 @pytest.mark.parametrize(
     "override,expected",
     [
