@@ -12,6 +12,7 @@ import numpy as np
 
 from salesenv.agents.base import SalesAgent
 from salesenv.customers.base import CustomerBackendError
+from salesenv.report import markdown_table
 
 
 @dataclass(frozen=True)
@@ -116,15 +117,7 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
         return "(no episodes)"
     columns = list(max(rows, key=len))
     cells = [[_cell(row.get(c, float("nan"))) for c in columns] for row in rows]
-    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
-    lines = [
-        "| " + " | ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)) + " |",
-        "|" + "|".join("-" * (w + 2) for w in widths) + "|",
-    ]
-    lines += [
-        "| " + " | ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) + " |" for r in cells
-    ]
-    return "\n".join(lines)
+    return markdown_table(columns, cells)
 
 
 def _cell(value: Any) -> str:

@@ -29,9 +29,10 @@ MIN_POINTS_FOR_MEAN = 5
 
 
 def customer_label(record: Record) -> str:
-    """The customer model that played against the agent, as a leaderboard column names it."""
+    """The customer model that played against the agent, as a leaderboard column names it
+    ("unrecorded customer" for records of schema 0, which did not record it)."""
     customer = (record.get("versions") or {}).get("customer") or {}
-    model = str(customer.get("model") or customer.get("backend") or "persona")
+    model = str(customer.get("model") or customer.get("backend") or "unrecorded customer")
     return "persona" if model == "persona-rules" else Path(model).name or model
 
 

@@ -18,7 +18,7 @@ import salesenv
 from salesenv.agents import ScriptedSalesAgent
 from salesenv.cli import main
 from salesenv.evaluation import run_episode
-from salesenv.results import RunDirectory, load_results
+from salesenv.results import ResultsError, RunDirectory, load_results
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
@@ -303,6 +303,28 @@ def test_report_writes_tables_and_plots(tmp_path, capsys):
 def test_report_on_a_folder_without_results_says_so(tmp_path, capsys):
     status, _, err = run_cli(capsys, "report", tmp_path)
     assert status == 1 and "holds no episodes.jsonl" in err
+
+
+def test_report_reads_the_records_examples_evaluate_writes(tmp_path, capsys):
+    env = salesenv.make("SalesLLM-en-hard")
+    old = [run_episode(env, ScriptedSalesAgent(), seed=i).as_dict() for i in range(3)]
+    assert "schema" not in old[0]  # what examples/evaluate.py writes: schema 0
+    (tmp_path / "episodes.jsonl").write_text("".join(json.dumps(r) + "\n" for r in old))
+    records = load_results(tmp_path)
+    assert [r["schema"] for r in records] == [1, 1, 1]
+    assert [r["score"] for r in records] == [r["score"] for r in old]
+    status, stdout, _ = run_cli(capsys, "report", tmp_path, "--out", tmp_path / "report")
+    assert status == 0 and "en · unrecorded customer" in stdout
+
+
+def test_records_of_a_newer_schema_are_refused_and_a_torn_line_dropped(tmp_path):
+    path = tmp_path / "episodes.jsonl"
+    good = {"schema": 1, "key": "a|SalesLLM-en-hard|0|0", "scenario_id": "sc-1", "score": {}}
+    path.write_text(json.dumps(good) + "\n" + '{"schema": 1, "key": "a|Sal')
+    assert [r["key"] for r in load_results(path)] == [good["key"]]
+    path.write_text(json.dumps({**good, "schema": 99}) + "\n")
+    with pytest.raises(ResultsError, match="newer salesenv"):
+        load_results(path)
 
 
 def test_play_at_the_terminal(monkeypatch, capsys):
