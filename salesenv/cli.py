@@ -16,13 +16,15 @@ trials, batch size) with the options. `salesenv <command> --help` explains each 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
+import threading
 import time
 import warnings
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from importlib import resources
 from importlib.util import find_spec
 from pathlib import Path
@@ -249,8 +251,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     }
     total = sum(len(p) for p in plans.values())
     run_dir = RunDirectory(args.out)
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    with run_dir.lock():
+    with _sigterm_as_interrupt(), run_dir.lock():
         run_dir.start(manifest)
         done = run_dir.finished()
         kept = {k: r for k, r in done.items() if r.get("error") is None}
@@ -683,8 +684,21 @@ def _availability(group: str, option: str) -> str:
 # --- helpers -------------------------------------------------------------------------
 
 
-def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (e.g. from a job scheduler) stops an eval like Ctrl-C: the summary is written."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

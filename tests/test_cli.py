@@ -124,6 +124,28 @@ def test_sigkill_in_the_middle_then_resume_gives_the_uninterrupted_records(tmp_p
         assert record["score"] == same["score"]
 
 
+@pytest.mark.slow
+def test_sigterm_stops_the_run_and_writes_the_summary(tmp_path):
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "salesenv.cli", "eval", "--no-progress", "--out", str(out)]
+    process = subprocess.Popen(
+        [*command, "agent=scripted"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    records_path = out / "episodes.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (
+        records_path.exists() and records_path.stat().st_size > 100_000
+    ):
+        time.sleep(0.01)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "rerun the same command to resume" in err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["complete"] is False
+    assert 0 < summary["finished"] == len(load_results(out)) < 1805
+
+
 def test_an_output_folder_in_use_is_refused(tmp_path, capsys):
     out = tmp_path / "run"
     with RunDirectory(out).lock():
