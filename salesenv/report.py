@@ -304,8 +304,9 @@ def report_markdown(
     parts = [
         "# salesenv evaluation report",
         "",
-        f"{len(records)} episodes ({errors} errored, not scored) from "
-        f"{', '.join(sources) or 'the given results'}; scoring profile {', '.join(profiles)}. "
+        f"{len(records)} episodes from {', '.join(sources) or 'the given results'}"
+        f"{f' ({errors} errored: counted, not scored)' if errors else ''}; scoring profile "
+        f"{', '.join(profiles)}. "
         "Scores are on the 0-10 scale; brackets are 95% bootstrap intervals over scenarios.",
         "",
         "## Leaderboard (agents x language · customer model)",

@@ -81,7 +81,11 @@ def test_each_agent_composes_alone_and_instantiates(option):
 
 @pytest.mark.parametrize(
     "option,backend",
-    [("llm", "TransformersCustomer"), ("llm_vllm", "VLLMCustomer"), ("llm_openai", "OpenAICustomer")],
+    [
+        ("llm", "TransformersCustomer"),
+        ("llm_vllm", "VLLMCustomer"),
+        ("llm_openai", "OpenAICustomer"),
+    ],
 )
 def test_llm_agent_options_fill_one_backend_and_need_a_model(option, backend):
     cfg = compose_cfg([f"agent={option}"])
