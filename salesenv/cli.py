@@ -52,7 +52,12 @@ class UsageError(Exception):
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit status (0 ok, 1 failed, 2 usage, 130 stopped)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # Hydra overrides may come between the options too (`--out x agent=llm --limit 5 ...`).
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if not hasattr(args, "overrides") or any(e.startswith("-") or "=" not in e for e in extra):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.overrides = [*args.overrides, *extra]
     if not hasattr(args, "run"):
         parser.print_help()
         return 2

@@ -75,6 +75,25 @@ def test_eval_writes_one_record_per_episode_equal_to_a_single_env_run(tmp_path, 
     assert "scripted" in stdout and "zh · persona" in stdout
 
 
+def test_overrides_may_come_between_options(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = [
+        "eval",
+        "--out",
+        out,
+        "agent=passive",
+        "--limit",
+        1,
+        "customer=persona",
+        "--no-progress",
+    ]
+    assert run_cli(capsys, *argv)[0] == 0
+    assert {r["agent"] for r in lines(out / "episodes.jsonl")} == {"passive"}
+    with pytest.raises(SystemExit):
+        main(["eval", "--out", str(out), "--limit", "1", "--bogus"])
+    assert "unrecognized arguments: --bogus" in capsys.readouterr().err
+
+
 def test_rerun_resumes_and_plays_nothing_twice(tmp_path, capsys):
     out = tmp_path / "run"
     args = ["eval", "--out", out, "--limit", 2, "--no-progress", "agent=scripted"]
