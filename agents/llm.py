@@ -55,6 +55,10 @@ class LLMSalesAgent:
         self.max_chars = max_chars
         self._episode_seed: int | None = None
 
+    def describe(self) -> dict[str, Any]:
+        """The agent's name and its backend's name, model and version, for results."""
+        return {"name": self.name, "seed": self.seed, **self.backend.describe()}
+
     def reset(self, info: dict[str, Any], seed: int | None = None) -> None:
         self._episode_seed = seed
 

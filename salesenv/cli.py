@@ -231,11 +231,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
         "faithfulness_penalty": scorer.faithfulness_penalty,
     }
     described = customer.describe()
+    agent_info = {agent.name: _describe_agent(agent) for agent in agents}
     manifest = {
         "suite": name,
         "suite_hash": suite_hash,
         "envs": [env_id for env_id, _, _ in groups],
         "agents": names,
+        "agent_models": {
+            name: {k: info[k] for k in ("backend", "model", "seed") if k in info}
+            for name, info in agent_info.items()
+            if "model" in info
+        },
         "customer": {k: described[k] for k in ("backend", "model") if k in described},
         "scoring": scoring,
         "max_rounds": cfg.env.max_rounds,
@@ -300,7 +306,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
                         **env_kwargs(cfg.env),
                     )
                     try:
-                        run_planned(envs, agent, pending, save, versions)
+                        agent_versions = {**versions, "agent": agent_info[agent.name]}
+                        run_planned(envs, agent, pending, save, agent_versions)
                     finally:
                         envs.close()
             complete = True
@@ -424,6 +431,13 @@ def _env_id_or_none(spec: str) -> str | None:
             raise UsageError(f"no such suite file: {spec}") from None
         return None
     return full.removeprefix("salesenv/").removesuffix("-v0")
+
+
+def _describe_agent(agent: Any) -> dict[str, Any]:
+    """What an agent is, for records: an LLM agent's backend and model, else its class."""
+    if hasattr(agent, "describe"):
+        return dict(agent.describe())
+    return {"name": agent.name, "class": f"{type(agent).__module__}.{type(agent).__qualname__}"}
 
 
 def _grader(node: Any, customer: Any) -> Any:

@@ -52,6 +52,7 @@ def test_eval_writes_one_record_per_episode_equal_to_a_single_env_run(tmp_path, 
     assert len({r["key"] for r in records}) == 6
     assert all(r["schema"] == 1 and r["error"] is None for r in records)
     assert records[0]["versions"]["customer"]["backend"] == "persona"
+    assert records[0]["versions"]["agent"]["class"] == "salesenv.agents.scripted.ScriptedSalesAgent"
     # The batched, slot-refilling runner plays exactly what one env plays alone.
     suite = salesenv.load_suite("salesllm-1805")
     for record in records:

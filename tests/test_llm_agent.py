@@ -38,6 +38,12 @@ def test_agent_sees_the_salesperson_chat_and_strips_a_role_tag():
     model = EchoModel()
     agent = LLMSalesAgent(model)
     assert agent.name == "llm:echo-7b" and isinstance(agent, BatchSalesAgent)
+    assert agent.describe() == {
+        "name": "llm:echo-7b",
+        "seed": 0,
+        "backend": "echo",
+        "model": "/models/echo-7b",
+    }
     env = salesenv.make("SalesLLM-en-medium")
     observation, info = env.reset(seed=4)
     agent.reset(info, seed=4)
@@ -140,3 +146,5 @@ def test_eval_with_the_tiny_model_as_salesperson(tmp_path, capsys):
         assert 0 <= record["score"]["final"] <= 10
     manifest = json.loads((out / "run.json").read_text())
     assert manifest["agents"] == ["smollm2"]
+    assert manifest["agent_models"]["smollm2"]["model"].endswith("SmolLM2-135M-Instruct")
+    assert records[0]["versions"]["agent"]["backend"] == "transformers"
