@@ -42,6 +42,8 @@ from typing import Any
 from tqdm import tqdm
 
 from salesenv.customers.base import CustomerBackendError, CustomerLM
+from salesenv.customers.chat import SamplingConfig
+from salesenv.customers.choice import build_backend
 from salesenv.customers.fidelity import (
     ReplayCase,
     raw_inversion,
@@ -178,45 +180,23 @@ def _case(record: dict[str, Any], description_chars: int) -> tuple[ReplayCase, b
 
 
 def build_customer(args: argparse.Namespace) -> CustomerLM:
-    """The customer model the arguments ask for."""
-    if args.backend == "persona":
-        from salesenv.customers import PersonaCustomer
-
-        return PersonaCustomer()
-    from salesenv.customers.chat import SamplingConfig
-
+    """The customer model the arguments ask for (the tiny model when --model is not given)."""
     sampling = SamplingConfig(
         temperature=args.temperature,
         top_p=args.top_p,
         max_new_tokens=args.max_new_tokens,
         max_regenerations=args.max_regenerations,
     )
-    if args.backend == "openai":
-        from salesenv.customers.openai_backend import OpenAICustomer
-
-        return OpenAICustomer(args.model, base_url=args.base_url, sampling=sampling)
-    if args.model is None:
-        from salesenv.customers.tiny_model import tiny_model_dir
-
-        args.model = str(tiny_model_dir())
-    if args.backend == "transformers":
-        from salesenv.customers.transformers_backend import TransformersCustomer
-
-        return TransformersCustomer(
-            args.model,
-            device=args.device,
-            dtype=args.dtype,
-            batch_size=args.batch_size,
-            sampling=sampling,
-        )
-    from salesenv.customers.vllm_backend import VLLMCustomer
-
-    return VLLMCustomer(
+    return build_backend(
+        args.backend,
         args.model,
+        sampling,
+        device=args.device,
         dtype=args.dtype,
+        batch_size=args.batch_size,
+        base_url=args.base_url,
         max_model_len=args.max_model_len,
         gpu_memory_utilization=args.memory,
-        sampling=sampling,
     )
 
 

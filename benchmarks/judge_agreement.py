@@ -505,37 +505,22 @@ def _nan_to_none(value: Any) -> Any:
 def make_backend(args: argparse.Namespace) -> tuple[TextGenerator, str]:
     """The chat backend named by the command line, and the model's name."""
     from salesenv.customers.chat import SamplingConfig
+    from salesenv.customers.choice import build_chat_backend
 
     sampling = SamplingConfig(
         temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens
     )
-    if args.backend == "transformers":
-        from salesenv.customers.transformers_backend import TransformersCustomer
-
-        model = args.model
-        if model is None:
-            from salesenv.customers.tiny_model import tiny_model_dir
-
-            model = str(tiny_model_dir())
-        backend = TransformersCustomer(
-            model, device=args.device, batch_size=args.batch_size, sampling=sampling
+    try:
+        backend = build_chat_backend(
+            args.backend,
+            args.model,
+            sampling=sampling,
+            device=args.device,
+            batch_size=args.batch_size,
         )
-        return backend, backend.model_name
-    if args.backend == "vllm":
-        from salesenv.customers.vllm_backend import VLLMCustomer
-
-        model = args.model
-        if model is None:
-            from salesenv.customers.tiny_model import tiny_model_dir
-
-            model = str(tiny_model_dir())
-        return VLLMCustomer(model, sampling=sampling), str(model)
-    from salesenv.customers.openai_backend import OpenAICustomer
-
-    if args.model is None:
-        raise SystemExit("--backend openai needs --model (the served model's name)")
-    backend = OpenAICustomer(args.model, base_url=args.base_url, sampling=sampling)
-    return backend, args.model
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
+    return backend, backend.describe()["model"]
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

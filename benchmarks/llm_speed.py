@@ -28,6 +28,7 @@ import salesenv
 from salesenv.agents import ScriptedSalesAgent
 from salesenv.customers import CustomerRequest
 from salesenv.customers.chat import SamplingConfig, customer_messages
+from salesenv.customers.choice import build_backend
 from salesenv.dialogue import Turn
 from salesenv.runner import plan_episodes, run_planned
 from salesenv.scenarios import ScenarioSampler
@@ -50,24 +51,6 @@ class TimedCustomer:
         self.seconds += time.perf_counter() - start
         self.replies += len(requests)
         return replies
-
-
-def build_customer(args, sampling):
-    if args.backend == "transformers":
-        from salesenv.customers.transformers_backend import TransformersCustomer
-
-        return TransformersCustomer(
-            args.model, device=args.device, batch_size=32, sampling=sampling
-        )
-    from salesenv.customers.vllm_backend import VLLMCustomer
-
-    return VLLMCustomer(
-        args.model,
-        dtype=args.dtype,
-        max_model_len=2048,
-        gpu_memory_utilization=args.memory,
-        sampling=sampling,
-    )
 
 
 def prompts(n):
@@ -157,7 +140,16 @@ def main() -> None:
 
         args.model = str(tiny_model_dir())
     sampling = SamplingConfig(max_new_tokens=args.max_new_tokens, max_regenerations=0)
-    customer = build_customer(args, sampling)
+    customer = build_backend(
+        args.backend,
+        args.model,
+        sampling,
+        device=args.device,
+        dtype=args.dtype if args.backend == "vllm" else "auto",  # --dtype is vLLM's
+        batch_size=32,
+        max_model_len=2048,
+        gpu_memory_utilization=args.memory,
+    )
     print(
         f"backend {args.backend}, model {args.model}, device {args.device}, {platform.processor() or platform.machine()}"
     )
