@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import math
 import os
 import time
 import warnings
@@ -237,8 +238,19 @@ class RunDirectory:
             os.close(fd)
 
     def write_summary(self, summary: dict[str, Any]) -> None:
-        """Writes `summary.json` atomically."""
+        """Writes `summary.json` atomically; NaN (an interval of one scenario) becomes null,
+        so that any JSON reader can read it."""
+        data = _nan_to_none({"schema": SCHEMA_VERSION, **summary})
         write_atomic(
-            self.summary_path,
-            json.dumps({"schema": SCHEMA_VERSION, **summary}, indent=2, ensure_ascii=False),
+            self.summary_path, json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
         )
+
+
+def _nan_to_none(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _nan_to_none(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_nan_to_none(v) for v in value]
+    return value

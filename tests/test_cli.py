@@ -70,6 +70,7 @@ def test_eval_writes_one_record_per_episode_equal_to_a_single_env_run(tmp_path, 
         assert record["difficulty"] == alone.difficulty
     summary = json.loads((out / "summary.json").read_text())
     assert summary["complete"] is True and summary["finished"] == 6
+    assert "NaN" not in (out / "summary.json").read_text()  # one-scenario cells: null
     assert {row["language"] for row in summary["by_agent_language"]} == {"zh", "en"}
     manifest = json.loads((out / "run.json").read_text())
     assert manifest["suite"] == "salesllm-1805" and manifest["agents"] == ["scripted"]
