@@ -45,7 +45,7 @@ from salesenv.agents import PassiveSalesAgent, RandomSalesAgent, ScriptedSalesAg
 from salesenv.agents.base import SalesAgent
 from salesenv.dialogue import Decision, Dialogue, Turn
 from salesenv.evaluation import run_episode
-from salesenv.files import write_atomic
+from salesenv.files import nan_to_none, write_atomic
 from salesenv.rewards.judge import Judge, JudgeResult, RubricJudge
 from salesenv.rewards.llm_graders import LLMJudge, TextGenerator
 from salesenv.scenarios.scenario import Scenario
@@ -489,16 +489,6 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def _nan_to_none(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _nan_to_none(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_nan_to_none(v) for v in value]
-    return value
-
-
 # --------------------------------------------------------------------------- entry point
 
 
@@ -598,7 +588,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.out:
         write_json_atomic(
             args.out,
-            _nan_to_none(
+            nan_to_none(
                 {
                     "config": vars(args),
                     "model": model_name,

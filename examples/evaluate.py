@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -26,16 +25,10 @@ from omegaconf import DictConfig
 from tqdm import tqdm
 
 import salesenv
+from salesenv.cli import instantiate_scorer
 from salesenv.config import env_ids, env_kwargs  # importing it registers the schemas
 from salesenv.evaluation import format_table, run_episode, summarize
 from salesenv.files import write_atomic
-
-
-def instantiate_grader(node: DictConfig, customer: Any) -> Any:
-    """An intent scorer or judge; LLM graders with `backend: null` share the customer's model."""
-    if "backend" in node and node.backend is None:
-        return hydra.utils.instantiate(node, backend=customer)
-    return hydra.utils.instantiate(node)
 
 
 def suite_scenarios(suite: str, env_id: str, difficulty: str) -> list:
@@ -59,11 +52,7 @@ def main(cfg: DictConfig) -> None:
         raise ValueError("no agent to evaluate: pick one with agent=scripted (see conf/agent/)")
     agents = [hydra.utils.instantiate(agent_cfg) for agent_cfg in cfg.agents.values()]
     customer = hydra.utils.instantiate(cfg.customer)
-    scorer = hydra.utils.instantiate(
-        cfg.scoring,
-        intent=instantiate_grader(cfg.scorer, customer),
-        judge=instantiate_grader(cfg.judge, customer),
-    )
+    scorer = instantiate_scorer(cfg, customer)
 
     # 2. Play: every agent on every env id, episode i with seed `seed + i`
     #    (and, with a suite, its i-th scenario).

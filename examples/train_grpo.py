@@ -29,19 +29,13 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
+from salesenv.cli import instantiate_scorer
 from salesenv.config import env_ids, env_kwargs  # importing it registers the schemas
 from salesenv.files import write_atomic
 from salesenv.rewards.shaping import PotentialShaping, intent_potential
 from salesenv.training import SalesRollout, env_reward, episode_rows, evaluate_policy, hf_generate
 
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # rollout_func is marked experimental
-
-
-def instantiate_grader(node: DictConfig, customer: object) -> object:
-    """An intent scorer or judge; LLM graders with `backend: null` share the customer's model."""
-    if "backend" in node and node.backend is None:
-        return hydra.utils.instantiate(node, backend=customer)
-    return hydra.utils.instantiate(node)
 
 
 @hydra.main(version_base=None, config_path="../conf", config_name="train_grpo")
@@ -57,12 +51,9 @@ def main(cfg: DictConfig) -> None:
 
     # 1. The env side: customer, scorer, optional shaping, the env ids and their kwargs.
     customer = hydra.utils.instantiate(cfg.customer)
-    intent = instantiate_grader(cfg.scorer, customer)
-    scorer = hydra.utils.instantiate(
-        cfg.scoring, intent=intent, judge=instantiate_grader(cfg.judge, customer)
-    )
+    scorer = instantiate_scorer(cfg, customer)
     shaping = (
-        PotentialShaping(intent_potential(intent), weight=train.shaping_weight)
+        PotentialShaping(intent_potential(scorer.intent), weight=train.shaping_weight)
         if train.shaping_weight > 0
         else None
     )

@@ -218,11 +218,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if len(set(names)) != len(names):
         raise UsageError(f"two agents share a name ({names}): set agents.<option>.name")
     customer = hydra.utils.instantiate(cfg.customer)
-    scorer = hydra.utils.instantiate(
-        cfg.scoring,
-        intent=_grader(cfg.scorer, customer),
-        judge=_grader(cfg.judge, customer),
-    )
+    scorer = instantiate_scorer(cfg, customer)
     scoring = {
         "profile": f"{scorer.profile.name}-v{scorer.profile.version}",
         "alpha": scorer.profile.alpha,
@@ -440,13 +436,18 @@ def _describe_agent(agent: Any) -> dict[str, Any]:
     return {"name": agent.name, "class": f"{type(agent).__module__}.{type(agent).__qualname__}"}
 
 
-def _grader(node: Any, customer: Any) -> Any:
-    """An intent scorer or judge; LLM graders with `backend: null` share the customer's."""
+def instantiate_scorer(cfg: Any, customer: Any) -> Any:
+    """The `EpisodeScorer` a composed config names (`scoring`, `scorer`, `judge`); LLM
+    graders with `backend: null` share the customer's model. Used by every entry point
+    (this command, examples/evaluate.py, examples/train_grpo.py)."""
     import hydra
 
-    if "backend" in node and node.backend is None:
-        return hydra.utils.instantiate(node, backend=customer)
-    return hydra.utils.instantiate(node)
+    def grader(node: Any) -> Any:
+        if "backend" in node and node.backend is None:
+            return hydra.utils.instantiate(node, backend=customer)
+        return hydra.utils.instantiate(node)
+
+    return hydra.utils.instantiate(cfg.scoring, intent=grader(cfg.scorer), judge=grader(cfg.judge))
 
 
 def _print_eval_summary(records: list[dict[str, Any]], out: Path, errors: int) -> None:
@@ -509,9 +510,7 @@ def cmd_play(args: argparse.Namespace) -> int:
 
     cfg = compose_config(["agent=[]", *args.overrides])
     customer = hydra.utils.instantiate(cfg.customer)
-    scorer = hydra.utils.instantiate(
-        cfg.scoring, intent=_grader(cfg.scorer, customer), judge=_grader(cfg.judge, customer)
-    )
+    scorer = instantiate_scorer(cfg, customer)
     env = salesenv.make(args.env, customer=customer, scorer=scorer, max_rounds=args.max_rounds)
     you = HumanSalesAgent(show_prompt=not args.no_prompt)
     print(f"{args.env} against the {customer.describe().get('model', 'persona')} customer.")

@@ -56,11 +56,6 @@ def run_episode(
             observation, _, terminated, truncated, info = env.step(action)
     except CustomerBackendError as exc:
         error = str(exc)
-    # Variants with several sessions (long-horizon) give every turn in info["transcript"].
-    transcript = info.get("transcript") or [
-        {"role": "customer" if m["role"] == "user" else "salesperson", "text": m["content"]}
-        for m in info["messages"][1:]
-    ]
     return EpisodeRecord(
         agent=agent.name,
         scenario_id=start["scenario_id"],
@@ -72,9 +67,21 @@ def run_episode(
         truncated=truncated,
         decision=info.get("decision"),
         score=info.get("score", {}),
-        transcript=transcript,
+        transcript=episode_transcript(info),
         error=error,
     )
+
+
+def episode_transcript(info: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every turn of the episode so far as {"role", "text"} dicts, from a step's info.
+
+    Variants with several sessions (long-horizon) give every turn in `info["transcript"]`;
+    otherwise the turns are read from the salesperson-side messages.
+    """
+    return info.get("transcript") or [
+        {"role": "customer" if m["role"] == "user" else "salesperson", "text": m["content"]}
+        for m in info["messages"][1:]
+    ]
 
 
 def summarize(

@@ -1,10 +1,13 @@
-"""Atomic file writes: a crash never leaves a half-written result behind."""
+"""Writing results: atomic file writes (a crash never leaves a half-written result behind)
+and strict JSON (no NaN)."""
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 
 def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> Path:
@@ -29,3 +32,15 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def nan_to_none(value: Any) -> Any:
+    """`value` with every float NaN inside dicts, lists and tuples replaced by None, so that
+    `json.dumps(..., allow_nan=False)` writes null where a statistic is undefined."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: nan_to_none(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [nan_to_none(v) for v in value]
+    return value

