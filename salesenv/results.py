@@ -34,11 +34,15 @@ SUMMARY_FILE = "summary.json"
 MANIFEST_FILE = "run.json"
 LOCK_FILE = ".lock"
 #: Manifest fields that may change between a run and its resumption.
-RESUMABLE_FIELDS = frozenset({"schema", "created", "salesenv_version", "trials", "episodes"})
+RESUMABLE_FIELDS = frozenset({"schema", "created", "salesenv_version", "trials"})
 
 
 class ResultsError(ValueError):
     """A results folder or record that cannot be used; the message says why and what to do."""
+
+
+class NewerSchemaError(ResultsError):
+    """Results written by a newer salesenv than this one."""
 
 
 class RunDirInUseError(RuntimeError):
@@ -61,13 +65,14 @@ def upgrade_record(record: dict[str, Any]) -> dict[str, Any]:
     `schema`, `key`, `env_id`, `index`, `trial`, `flags`, `versions`).
 
     Raises:
-        ResultsError: If the record was written by a newer salesenv or is not a record.
+        NewerSchemaError: If the record was written by a newer salesenv.
+        ResultsError: If it is not a record.
     """
     if not isinstance(record, dict) or "scenario_id" not in record:
         raise ResultsError("not an episode record (no scenario_id)")
     schema = record.get("schema", 0)
     if not isinstance(schema, int) or schema > SCHEMA_VERSION:
-        raise ResultsError(
+        raise NewerSchemaError(
             f"record schema {schema!r} was written by a newer salesenv (this one reads up to "
             f"{SCHEMA_VERSION}): upgrade salesenv to read it"
         )
@@ -95,7 +100,7 @@ def read_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
 
     Raises:
         FileNotFoundError: If the file does not exist.
-        ResultsError: If a record was written by a newer salesenv.
+        NewerSchemaError: If a record was written by a newer salesenv.
     """
     path = Path(path)
     lines = path.read_bytes().split(b"\n")
@@ -113,9 +118,9 @@ def read_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
                 f"{path} line {number}: skipped: {exc}", RecordFormatWarning, stacklevel=2
             )
             continue
+        except NewerSchemaError as exc:
+            raise NewerSchemaError(f"{path} line {number}: {exc}") from None
         except ResultsError as exc:
-            if "newer salesenv" in str(exc):
-                raise ResultsError(f"{path} line {number}: {exc}") from None
             warnings.warn(
                 f"{path} line {number}: skipped: {exc}", RecordFormatWarning, stacklevel=2
             )
