@@ -317,6 +317,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
             complete = True
         finally:
             bar.close()
+            # The records file is the truth: an interrupt can land between a write and the
+            # bookkeeping above, and the summary must count what a resume will find.
+            records = run_dir.finished()
             rows = group_summary(records.values(), by=("agent", "language", "difficulty"))
             errors = sum(r.get("error") is not None for r in records.values())
             run_dir.write_summary(

@@ -167,6 +167,32 @@ def test_sigterm_stops_the_run_and_writes_the_summary(tmp_path):
     assert 0 < summary["finished"] == len(load_results(out)) < 1805
 
 
+def test_an_interrupt_right_after_a_write_is_counted_in_the_summary(tmp_path, capsys, monkeypatch):
+    # The signal can land between appending a batch and the in-memory bookkeeping; the
+    # summary must still count exactly what the records file holds.
+    append = RunDirectory.append
+    calls = []
+
+    def append_then_interrupt(self, records):
+        append(self, records)
+        calls.append(len(records))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(RunDirectory, "append", append_then_interrupt)
+    out = tmp_path / "run"
+    status, _, err = run_cli(
+        capsys, "eval", "--out", out, "--limit", 20, "--num-envs", 4, "--no-progress",
+        "agent=scripted",
+    )  # fmt: skip
+    assert status == 130
+    written = len(lines(out / "episodes.jsonl"))
+    assert written == sum(calls) and 0 < written < 40
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["finished"] == written and summary["complete"] is False
+    assert f"stopped: {written} of 40 episodes are saved" in err
+
+
 def test_an_output_folder_in_use_is_refused(tmp_path, capsys):
     out = tmp_path / "run"
     with RunDirectory(out).lock():
