@@ -94,7 +94,7 @@ def test_requests_go_out_concurrently_within_the_limit():
         elapsed = time.perf_counter() - start
     assert len(replies) == 12
     assert server.max_in_flight == 4
-    assert elapsed < 12 * 0.3 / 2  # well under one-by-one
+    assert elapsed < 12 * 0.3 * 0.75  # well under one-by-one (3.6 s), with room for a busy CI
     assert len({b["seed"] for b in server.bodies}) == 12  # each conversation seeded apart
 
 
