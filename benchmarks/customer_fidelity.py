@@ -54,11 +54,18 @@ from salesenv.customers.fidelity import (
 )
 from salesenv.dialogue import Turn
 from salesenv.files import write_atomic
+from salesenv.realdata import (
+    CB_FILE,
+    DEFAULT_ROOT,
+    RealDataFormatError,
+    RealDataMissingError,
+    RealDialogue,
+    read_craigslist,
+)
 from salesenv.scenarios.prompts import DECISION_TAGS
 from salesenv.scenarios.scenario import Scenario
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = ROOT.parent / "shared" / "realdata" / "craigslistbargain" / "cb_dialogues.jsonl"
+DEFAULT_DATA = DEFAULT_ROOT / CB_FILE
 SYNTHETIC_OPENER = "Hi, I saw your listing."
 DESCRIPTION_CHARS = 1200
 
@@ -109,45 +116,36 @@ def load_cases(
     Raises:
         DataError: If the file is missing or a line is not a dialogue record.
     """
-    if not path.is_file():
+    try:
+        dialogues = read_craigslist(path, split)
+    except RealDataMissingError as exc:
         raise DataError(
             f"CraigslistBargain dialogues not found at {path}: pass --data PATH to "
             "cb_dialogues.jsonl (shared/realdata/craigslistbargain/ beside the repository)"
-        )
+        ) from exc
+    except RealDataFormatError as exc:
+        raise DataError(f"{exc}; pass the normalised cb_dialogues.jsonl") from exc
     cases: list[ReplayCase] = []
     stats = {"read": 0, "skipped_no_buyer_turn": 0, "synthetic_openers": 0}
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                if split != "all" and record["split_in_source"] != split:
-                    continue
-                case, synthetic = _case(record, description_chars)
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-                raise DataError(
-                    f"{path}:{number}: not a CraigslistBargain dialogue record ({exc!r}); "
-                    "pass the normalised cb_dialogues.jsonl"
-                ) from exc
-            stats["read"] += 1
-            if not case.points:
-                stats["skipped_no_buyer_turn"] += 1
-                continue
-            stats["synthetic_openers"] += synthetic
-            cases.append(case)
-            if limit is not None and len(cases) >= limit:
-                break
+    for dialogue in dialogues:
+        case, synthetic = _case(dialogue, description_chars)
+        stats["read"] += 1
+        if not case.points:
+            stats["skipped_no_buyer_turn"] += 1
+            continue
+        stats["synthetic_openers"] += synthetic
+        cases.append(case)
+        if limit is not None and len(cases) >= limit:
+            break
     return cases, stats
 
 
-def _case(record: dict[str, Any], description_chars: int) -> tuple[ReplayCase, bool]:
+def _case(dialogue: RealDialogue, description_chars: int) -> tuple[ReplayCase, bool]:
     turns: list[Turn] = []
-    for event in record["turns"]:
-        text = (event.get("text") or "").strip()
+    for role, text in dialogue.turns:
+        text = text.strip()
         if not text:
-            continue  # offer / accept / reject / quit events
-        role = {"buyer": "customer", "seller": "salesperson"}[event["role"]]
+            continue
         if turns and turns[-1].role == role:
             turns[-1] = Turn(role, f"{turns[-1].text} {text}")
         else:
@@ -155,15 +153,16 @@ def _case(record: dict[str, Any], description_chars: int) -> tuple[ReplayCase, b
     synthetic = not turns or turns[0].role != "customer"
     if synthetic:
         turns.insert(0, Turn("customer", SYNTHETIC_OPENER))
-    description = " ".join(str(d).strip() for d in record["item_description"])
+    listing = dialogue.extra
+    description = " ".join(str(d).strip() for d in listing["item_description"])
     if len(description) > description_chars:
         description = description[:description_chars].rsplit(" ", 1)[0] + " ..."
     fields = {
-        "title": str(record["item_title"]).strip(),
-        "category": record.get("category") or "item",
-        "price": record["list_price"],
+        "title": str(listing["item_title"]).strip(),
+        "category": listing.get("category") or "item",
+        "price": listing["list_price"],
         "description": description or "(none)",
-        "target": record["buyer_target"],
+        "target": listing["buyer_target"],
         "tags": ", ".join(f"[DECISION: {t}]" for t in DECISION_TAGS),
     }
     scenario = Scenario(
@@ -174,9 +173,9 @@ def _case(record: dict[str, Any], description_chars: int) -> tuple[ReplayCase, b
         salesperson_prompt=SELLER_PROMPT.format(**fields),
         trigger=turns[0].text,
         source="craigslistbargain",
-        source_id=str(record["id"]),
+        source_id=str(dialogue.id),
     )
-    return ReplayCase(str(record["id"]), scenario, tuple(turns)), synthetic
+    return ReplayCase(str(dialogue.id), scenario, tuple(turns)), synthetic
 
 
 def build_customer(args: argparse.Namespace) -> CustomerLM:

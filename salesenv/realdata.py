@@ -21,6 +21,15 @@ DEFAULT_ROOT = Path(
 )
 CB_FILE = "craigslistbargain/cb_dialogues.jsonl"
 P4G_FILE = "persuasionforgood/p4g_dialogues.jsonl"
+CB_EXTRA_FIELDS = (
+    "deal",
+    "final_price",
+    "list_price",
+    "buyer_target",
+    "item_title",
+    "item_description",
+    "category",
+)
 
 
 class RealDataMissingError(FileNotFoundError):
@@ -37,7 +46,8 @@ class RealDialogue:
         label: The outcome label (CraigslistBargain's `suggested_label`, or for
             PersuasionForGood the persuadee's stated intention).
         split: "dev" or "test" for CraigslistBargain; "all" for PersuasionForGood.
-        extra: Other outcome fields (deal, prices, donations).
+        extra: Other fields: the outcome (deal, prices, donations) and, for
+            CraigslistBargain, the listing.
     """
 
     id: str
@@ -47,8 +57,12 @@ class RealDialogue:
     extra: dict = field(default_factory=dict)
 
 
-def _lines(root: str | Path | None, name: str) -> Iterator[dict]:
-    path = Path(root or DEFAULT_ROOT) / name
+class RealDataFormatError(ValueError):
+    """A line of a real-data file is not a record of that data set."""
+
+
+def _lines(path: Path, name: str) -> Iterator[tuple[int, dict]]:
+    """(line number, record) pairs of a JSONL file; `name` is what the file should be."""
     if not path.is_file():
         raise RealDataMissingError(
             f"{path} not found; pass the folder that holds {name} (the project's copy is "
@@ -58,9 +72,9 @@ def _lines(root: str | Path | None, name: str) -> Iterator[dict]:
         for number, line in enumerate(handle, 1):
             if line.strip():
                 try:
-                    yield json.loads(line)
+                    yield number, json.loads(line)
                 except json.JSONDecodeError as exc:
-                    raise ValueError(f"{path}:{number}: not JSON ({exc})") from exc
+                    raise RealDataFormatError(f"{path}:{number}: not JSON ({exc})") from exc
 
 
 def craigslist(split: str, root: str | Path | None = None) -> list[RealDialogue]:
@@ -71,17 +85,47 @@ def craigslist(split: str, root: str | Path | None = None) -> list[RealDialogue]
     """
     if split not in ("dev", "test"):
         raise ValueError(f"split must be 'dev' or 'test', got {split!r}")
+    return read_craigslist(Path(root or DEFAULT_ROOT) / CB_FILE, split)
+
+
+def read_craigslist(path: str | Path, split: str = "all") -> list[RealDialogue]:
+    """CraigslistBargain dialogues from a `cb_dialogues.jsonl` file anywhere.
+
+    Args:
+        path: The file.
+        split: "dev", "test" or "all".
+
+    Returns:
+        The dialogues in file order; `extra` holds the deal, the prices and the listing
+        (`item_title`, `item_description`, `category`).
+
+    Raises:
+        RealDataMissingError: If the file is not there.
+        RealDataFormatError: If a line is not a CraigslistBargain dialogue record (the
+            message gives the line number).
+    """
+    if split not in ("dev", "test", "all"):
+        raise ValueError(f"split must be 'dev', 'test' or 'all', got {split!r}")
+    path = Path(path)
     out = []
-    for row in _lines(root, CB_FILE):
-        if row["split_in_source"] != split:
-            continue
-        turns = tuple(
-            ("customer" if t["role"] == "buyer" else "salesperson", t["text"])
-            for t in row["turns"]
-            if "text" in t
-        )
-        extra = {k: row.get(k) for k in ("deal", "final_price", "list_price", "buyer_target")}
-        out.append(RealDialogue(row["id"], turns, row["suggested_label"], split, extra))
+    for number, row in _lines(path, CB_FILE):
+        try:
+            if split != "all" and row["split_in_source"] != split:
+                continue
+            turns = tuple(
+                ("customer" if t["role"] == "buyer" else "salesperson", t["text"])
+                for t in row["turns"]
+                if "text" in t
+            )
+            extra = {k: row.get(k) for k in CB_EXTRA_FIELDS}
+            dialogue = RealDialogue(
+                row["id"], turns, row["suggested_label"], row["split_in_source"], extra
+            )
+        except (KeyError, TypeError) as exc:
+            raise RealDataFormatError(
+                f"{path}:{number}: not a CraigslistBargain dialogue record ({exc!r})"
+            ) from exc
+        out.append(dialogue)
     return out
 
 
@@ -93,7 +137,7 @@ def persuasion(root: str | Path | None = None, annotated_only: bool = True) -> l
     donation made afterwards. Only the 300 annotated dialogues have the stated intention.
     """
     out = []
-    for row in _lines(root, P4G_FILE):
+    for _, row in _lines(Path(root or DEFAULT_ROOT) / P4G_FILE, P4G_FILE):
         if annotated_only and not row["annotated_300"]:
             continue
         turns = tuple(

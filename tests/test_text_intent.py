@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import zlib
 
 import numpy as np
 import pytest
 
 from salesenv.dialogue import Decision, Dialogue, Turn
-from salesenv.realdata import RealDataMissingError, craigslist, persuasion
+from salesenv.realdata import (
+    RealDataFormatError,
+    RealDataMissingError,
+    craigslist,
+    persuasion,
+    read_craigslist,
+)
 from salesenv.rewards.intent import INTENT_LEVELS, OracleIntentScorer, UndecidedDialogueError
 from salesenv.rewards.intent_corpus import (
     closings,
@@ -159,6 +166,40 @@ def test_realdata_missing_folder_is_a_clear_error(tmp_path):
         craigslist("dev", tmp_path)
     with pytest.raises(ValueError, match="split"):
         craigslist("train", tmp_path)
+
+
+def test_read_craigslist_file_splits_listing_and_line_numbered_errors(tmp_path):
+    def row(id_, split):
+        return {
+            "id": id_,
+            "split_in_source": split,
+            "suggested_label": "buy",
+            "item_title": "Bike",
+            "item_description": ["Red", "fast"],
+            "category": "bike",
+            "list_price": 100,
+            "buyer_target": 80,
+            "turns": [
+                {"role": "buyer", "text": "Hi"},
+                {"role": "seller", "event": "offer"},
+                {"role": "seller", "text": "Hello"},
+            ],
+        }
+
+    path = tmp_path / "cb.jsonl"
+    path.write_text("\n".join(json.dumps(row(i, s)) for i, s in [("a", "dev"), ("b", "test")]))
+    every = read_craigslist(path)
+    assert [(d.id, d.split) for d in every] == [("a", "dev"), ("b", "test")]
+    assert [d.id for d in read_craigslist(path, "test")] == ["b"]
+    assert every[0].turns == (("customer", "Hi"), ("salesperson", "Hello"))
+    assert every[0].extra["item_description"] == ["Red", "fast"]
+    assert every[0].extra["list_price"] == 100 and every[0].extra["deal"] is None
+    with path.open("a") as handle:
+        handle.write('\n{"id": "c", "split_in_source": "dev"}\n')
+    with pytest.raises(RealDataFormatError, match=r"cb.jsonl:3: not a CraigslistBargain"):
+        read_craigslist(path)
+    with pytest.raises(ValueError, match="'dev', 'test' or 'all'"):
+        read_craigslist(path, "train")
 
 
 def test_realdata_readers_on_the_project_copy():
