@@ -273,7 +273,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
         todo = sum(1 for p in plans.values() for e in p if e.key not in kept)
         if kept:
             print(f"resuming {args.out}: {total - todo} of {total} episodes already done")
-        records = dict(kept)
         bar = tqdm(
             total=total,
             initial=total - todo,
@@ -286,10 +285,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
         def save(finished: list[dict[str, Any]]) -> None:
             run_dir.append(finished)
-            for record in finished:
-                records[record["key"]] = record
-                if record["error"] is None:
-                    scores.append(record["score"]["final"])
+            scores.extend(r["score"]["final"] for r in finished if r["error"] is None)
             bar.update(len(finished))
             if scores:
                 bar.set_postfix(mean_score=f"{sum(scores) / len(scores):.2f}", refresh=False)
