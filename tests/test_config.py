@@ -22,6 +22,7 @@ from salesenv.cli import instantiate_scorer
 from salesenv.config import EnvConf, EvalConf, TrainConf, env_ids, env_kwargs
 from salesenv.dialogue import Decision, Dialogue, Turn
 from salesenv.scenarios import ScenarioSampler
+from tests.import_probe import assert_stays_light
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
@@ -356,9 +357,4 @@ def test_evaluate_plays_a_suite_in_order(tmp_path):
 
 
 def test_config_module_stays_light():
-    probe = (
-        "import sys, salesenv.config;"
-        "heavy = [m for m in ('torch', 'transformers', 'vllm', 'openai') if m in sys.modules];"
-        "assert not heavy, heavy"
-    )
-    subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True)
+    assert_stays_light("import salesenv.config", ("torch", "transformers", "vllm", "openai"))

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.import_probe import assert_stays_light
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -163,10 +165,8 @@ def test_backend_failure_records_an_errored_episode():
 
 
 def test_import_salesenv_stays_light():
-    probe = (
-        "import sys, salesenv, salesenv.customers, salesenv.rewards, salesenv.agents;"
-        "env = salesenv.make('SalesLLM-en-easy'); env.reset(seed=0); env.step('Hello');"
-        "heavy = [m for m in ('torch', 'transformers', 'vllm', 'openai') if m in sys.modules];"
-        "assert not heavy, heavy"
+    assert_stays_light(
+        "import salesenv, salesenv.customers, salesenv.rewards, salesenv.agents\n"
+        "env = salesenv.make('SalesLLM-en-easy'); env.reset(seed=0); env.step('Hello')",
+        ("torch", "transformers", "vllm", "openai"),
     )
-    subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True)

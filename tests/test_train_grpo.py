@@ -22,6 +22,7 @@ from salesenv.training import (
     play_episodes,
     prompt_key,
 )
+from tests.import_probe import assert_stays_light
 
 ENV_ID = "SalesLLM-en-easy"
 SPECIAL = {"<|pad|>": 0, "<|im_start|>": 1, "<|im_end|>": 2}
@@ -301,15 +302,7 @@ def test_grpo_two_steps_on_the_tiny_policy(tmp_path):
 
 
 def test_importing_the_training_module_stays_light():
-    import subprocess
-    import sys
-
-    probe = (
-        "import sys, salesenv.training;"
-        "heavy = [m for m in ('torch', 'transformers', 'trl', 'datasets') if m in sys.modules];"
-        "assert not heavy, heavy"
-    )
-    subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True)
+    assert_stays_light("import salesenv.training", ("torch", "transformers", "trl", "datasets"))
 
 
 def test_train_grpo_config_composes_with_debug_train_tiny():
