@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import PurePath
 from typing import Any
 
-from salesenv.customers.chat import ChatCustomer
+from salesenv.customers.chat import ChatBackend
 
 #: The cap on one salesperson turn, in characters (SalesEnv's default action length).
 MAX_TURN_CHARS = 2000
@@ -23,8 +23,8 @@ class LLMSalesAgent:
     """The model under evaluation: it sees the salesperson's system prompt (the product
     information) and the chat so far (`info["messages"]`) and writes the next turn.
 
-    Any backend that implements `ChatCustomer.generate` serves: `TransformersCustomer` (a
-    local model), `VLLMCustomer` (vLLM's engine) or `OpenAICustomer` (any OpenAI-compatible
+    Any backend that implements `ChatBackend.generate` serves: `TransformersChat` (a
+    local model), `VLLMChat` (vLLM's engine) or `OpenAIChat` (any OpenAI-compatible
     server); the backend's `sampling` settings apply. The agent keeps no state between
     calls, so one instance answers many conversations at once (`act_batch`): `salesenv eval`
     sends every running conversation of a step to the model as one batch.
@@ -38,15 +38,15 @@ class LLMSalesAgent:
 
     def __init__(
         self,
-        backend: ChatCustomer,
+        backend: ChatBackend,
         name: str | None = None,
         seed: int = 0,
         max_chars: int = MAX_TURN_CHARS,
     ) -> None:
-        if not isinstance(backend, ChatCustomer):
+        if not isinstance(backend, ChatBackend):
             raise TypeError(
-                "LLMSalesAgent needs a chat backend (TransformersCustomer, VLLMCustomer or "
-                f"OpenAICustomer), got {type(backend).__name__}"
+                "LLMSalesAgent needs a chat backend (TransformersChat, VLLMChat or "
+                f"OpenAIChat), got {type(backend).__name__}"
             )
         self.backend = backend
         model = backend.describe().get("model", "model")

@@ -9,7 +9,7 @@ obs, reward, terminated, truncated, info = env.step("您好！")
 from salesenv.dialogue import Decision, Dialogue, Turn
 from salesenv.env import SalesEnv
 from salesenv.longhorizon import LongHorizonSalesEnv
-from salesenv.portfolio import PortfolioSalesEnv
+from salesenv.portfolio_env import PortfolioSalesEnv
 from salesenv.registry import UnknownEnvError, list_envs, make, make_vec, register_envs
 from salesenv.scenarios import Scenario, ScenarioSampler, load_suite
 

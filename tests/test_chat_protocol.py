@@ -7,7 +7,7 @@ import pytest
 
 from salesenv.customers.base import CustomerRequest
 from salesenv.customers.chat import (
-    ChatCustomer,
+    ChatBackend,
     SamplingConfig,
     clean_reply,
     customer_messages,
@@ -94,7 +94,7 @@ def test_role_inversion_detection():
     assert not is_role_inversion("How much does it cost per month?")
 
 
-class ScriptedModel(ChatCustomer):
+class ScriptedModel(ChatBackend):
     """A backend whose model outputs are given in advance (to test the shared loop)."""
 
     name = "scripted-model"

@@ -84,9 +84,9 @@ def test_each_agent_composes_alone_and_instantiates(option):
 @pytest.mark.parametrize(
     "option,backend",
     [
-        ("llm", "TransformersCustomer"),
-        ("llm_vllm", "VLLMCustomer"),
-        ("llm_openai", "OpenAICustomer"),
+        ("llm", "TransformersChat"),
+        ("llm_vllm", "VLLMChat"),
+        ("llm_openai", "OpenAIChat"),
     ],
 )
 def test_llm_agent_options_fill_one_backend_and_need_a_model(option, backend):
@@ -166,7 +166,7 @@ def test_debug_presets_are_tiny(option, config_name):
         assert cfg.train.max_steps <= 2 and not cfg.train.use_vllm
     # A customer chosen on the command line still wins (e.g. the tiny model on CPU).
     cfg = compose_cfg([f"debug={option}", "customer=transformers"], config_name)
-    assert cfg.customer._target_.endswith("TransformersCustomer")
+    assert cfg.customer._target_.endswith("TransformersChat")
 
 
 # --- instantiation on CPU ---------------------------------------------------------------

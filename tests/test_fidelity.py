@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from salesenv.customers.base import CustomerLM, CustomerReply
-from salesenv.customers.chat import ChatCustomer, SamplingConfig
+from salesenv.customers.chat import ChatBackend, SamplingConfig
 from salesenv.customers.fidelity import (
     ReplayCase,
     bleu4,
@@ -301,7 +301,7 @@ def test_replay_generates_each_customer_turn_from_the_real_history():
         ReplayCase("bad", _scenario(), (Turn("salesperson", "hi"),))
 
 
-class FirstDraftInverts(ChatCustomer):
+class FirstDraftInverts(ChatBackend):
     """A chat model whose first draft of every reply acts as the seller."""
 
     name = "first-draft-inverts"

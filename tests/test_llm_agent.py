@@ -12,12 +12,12 @@ import salesenv
 from salesenv.agents import BatchSalesAgent, LLMSalesAgent, ScriptedSalesAgent
 from salesenv.cli import main
 from salesenv.customers import PersonaCustomer
-from salesenv.customers.chat import ChatCustomer
+from salesenv.customers.chat import ChatBackend
 from salesenv.results import load_results
 from salesenv.runner import plan_episodes, run_planned
 
 
-class EchoModel(ChatCustomer):
+class EchoModel(ChatBackend):
     """A chat backend that records its calls and answers with a role-tagged pitch."""
 
     name = "echo"

@@ -83,9 +83,9 @@ def _episode_through_make_vec(customer, steps=2):
 
 
 def test_transformers_backend(tiny_dir):
-    from salesenv.customers.transformers_backend import TransformersCustomer
+    from salesenv.customers.transformers_backend import TransformersChat
 
-    customer = TransformersCustomer(str(tiny_dir), sampling=SAMPLING, batch_size=4)
+    customer = TransformersChat(str(tiny_dir), sampling=SAMPLING, batch_size=4)
     requests = _requests(3)
     first = customer.respond(requests)
     _check_replies(first, 3)
@@ -100,25 +100,25 @@ def test_transformers_backend(tiny_dir):
 def test_transformers_backend_loads_gguf_directly():
     pytest.importorskip("gguf")
     from salesenv.customers.tiny_model import tiny_model_gguf
-    from salesenv.customers.transformers_backend import TransformersCustomer
+    from salesenv.customers.transformers_backend import TransformersChat
 
-    customer = TransformersCustomer(str(tiny_model_gguf()), sampling=SAMPLING)
+    customer = TransformersChat(str(tiny_model_gguf()), sampling=SAMPLING)
     _check_replies(customer.respond(_requests(1)), 1)
 
 
 def test_transformers_backend_reports_a_missing_model(tmp_path):
     from salesenv.customers import CustomerBackendError
-    from salesenv.customers.transformers_backend import TransformersCustomer
+    from salesenv.customers.transformers_backend import TransformersChat
 
     with pytest.raises(CustomerBackendError, match="cannot load model"):
-        TransformersCustomer(str(tmp_path / "no-such-model"))
+        TransformersChat(str(tmp_path / "no-such-model"))
 
 
 def test_vllm_backend(tiny_dir):
     pytest.importorskip("vllm")
-    from salesenv.customers.vllm_backend import VLLMCustomer
+    from salesenv.customers.vllm_backend import VLLMChat
 
-    customer = VLLMCustomer(str(tiny_dir), sampling=SAMPLING, **VLLM_CPU_SETTINGS)
+    customer = VLLMChat(str(tiny_dir), sampling=SAMPLING, **VLLM_CPU_SETTINGS)
     try:
         requests = _requests(4)
         first = customer.respond(requests)
@@ -204,9 +204,9 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 def test_openai_backend_against_vllm_serve(vllm_server):
-    from salesenv.customers.openai_backend import OpenAICustomer
+    from salesenv.customers.openai_backend import OpenAIChat
 
-    customer = OpenAICustomer(
+    customer = OpenAIChat(
         "tiny-customer", base_url=vllm_server, max_concurrency=4, sampling=SAMPLING
     )
     requests = _requests(4)

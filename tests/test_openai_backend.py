@@ -12,7 +12,7 @@ pytest.importorskip("openai")
 
 from salesenv.customers import CustomerBackendError, CustomerRequest
 from salesenv.customers.chat import SamplingConfig
-from salesenv.customers.openai_backend import OpenAICustomer
+from salesenv.customers.openai_backend import OpenAIChat
 from salesenv.dialogue import Decision, Turn
 from salesenv.scenarios import ScenarioSampler
 from tests.fake_openai_server import FakeOpenAIServer
@@ -29,7 +29,7 @@ def _requests(n, language="en"):
 
 def _customer(url, **kwargs):
     kwargs.setdefault("backoff", 0.01)
-    return OpenAICustomer("tiny-customer", base_url=url, api_key="test-key", **kwargs)
+    return OpenAIChat("tiny-customer", base_url=url, api_key="test-key", **kwargs)
 
 
 def test_replies_go_through_the_shared_protocol():
@@ -109,6 +109,6 @@ def test_role_inversion_from_the_server_is_regenerated():
 def test_configuration_errors(monkeypatch):
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     with pytest.raises(ValueError, match="OPENAI_BASE_URL"):
-        OpenAICustomer("m")
+        OpenAIChat("m")
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:1/v1")
-    assert OpenAICustomer("m").base_url == "http://127.0.0.1:1/v1"
+    assert OpenAIChat("m").base_url == "http://127.0.0.1:1/v1"

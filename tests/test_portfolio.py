@@ -15,10 +15,10 @@ import salesenv
 from salesenv.agents import PassiveSalesAgent, RandomSalesAgent, ScriptedSalesAgent
 from salesenv.cues import lexicon
 from salesenv.evaluation import run_episode
-from salesenv.portfolio import PortfolioSalesEnv
-from salesenv.rewards.portfolio import PortfolioProfile
+from salesenv.portfolio_env import PortfolioSalesEnv
+from salesenv.rewards.portfolio_score import PortfolioProfile
 from salesenv.scenarios import ScenarioSampler
-from salesenv.scenarios.portfolio import (
+from salesenv.scenarios.portfolio_scenarios import (
     FIT_THRESHOLD,
     PORTFOLIO_SIZE,
     PortfolioScenario,

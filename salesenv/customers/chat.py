@@ -184,7 +184,7 @@ def reply_seed(request: CustomerRequest, attempt: int) -> int:
     return int.from_bytes(hashlib.sha256(key).digest()[:4], "big") & 0x7FFFFFFF
 
 
-class ChatCustomer(CustomerLM):
+class ChatBackend(CustomerLM):
     """A customer played by a chat language model; backends implement `generate`.
 
     `respond` builds each conversation's messages, asks the backend for all replies in one
@@ -245,3 +245,8 @@ class ChatCustomer(CustomerLM):
                 flags[i]["undecided"] += 1
             replies.append(CustomerReply(text=text, decision=decision, flags=dict(flags[i])))
         return replies
+
+
+#: The name before 0.2 (the class drives the salesperson and the graders too, not only the
+#: customer); kept so that existing imports and configs keep working.
+ChatCustomer = ChatBackend

@@ -5,7 +5,7 @@ the `customer/` config group instead."""
 from __future__ import annotations
 
 from salesenv.customers.base import CustomerLM
-from salesenv.customers.chat import ChatCustomer, SamplingConfig
+from salesenv.customers.chat import ChatBackend, SamplingConfig
 
 #: The names `build_backend` accepts; "persona" needs no model.
 BACKENDS = ("persona", "transformers", "vllm", "openai")
@@ -46,22 +46,22 @@ def build_backend(
     if kind == "openai":
         if model is None:
             raise ValueError("the openai backend needs the served model's name (--model)")
-        from salesenv.customers.openai_backend import OpenAICustomer
+        from salesenv.customers.openai_backend import OpenAIChat
 
-        return OpenAICustomer(model, base_url=base_url, sampling=sampling)
+        return OpenAIChat(model, base_url=base_url, sampling=sampling)
     if model is None:
         from salesenv.customers.tiny_model import tiny_model_dir
 
         model = str(tiny_model_dir())
     if kind == "transformers":
-        from salesenv.customers.transformers_backend import TransformersCustomer
+        from salesenv.customers.transformers_backend import TransformersChat
 
-        return TransformersCustomer(
+        return TransformersChat(
             model, device=device, dtype=dtype, batch_size=batch_size, sampling=sampling
         )
-    from salesenv.customers.vllm_backend import VLLMCustomer
+    from salesenv.customers.vllm_backend import VLLMChat
 
-    return VLLMCustomer(
+    return VLLMChat(
         model,
         dtype=dtype,
         max_model_len=max_model_len,
@@ -70,7 +70,7 @@ def build_backend(
     )
 
 
-def build_chat_backend(kind: str, model: str | None = None, **options) -> ChatCustomer:
+def build_chat_backend(kind: str, model: str | None = None, **options) -> ChatBackend:
     """`build_backend` for an LLM backend only (graders and agents need `generate`).
 
     Raises:

@@ -14,10 +14,10 @@ import random
 from collections.abc import Sequence
 
 from salesenv.customers.base import CustomerBackendError
-from salesenv.customers.chat import ChatCustomer, Message, SamplingConfig
+from salesenv.customers.chat import ChatBackend, Message, SamplingConfig
 
 
-class OpenAICustomer(ChatCustomer):
+class OpenAIChat(ChatBackend):
     """A customer played by a model behind an OpenAI-compatible server.
 
     One `respond` call sends all conversations' requests concurrently (at most
@@ -59,7 +59,7 @@ class OpenAICustomer(ChatCustomer):
         self.base_url = base_url or os.environ.get("OPENAI_BASE_URL")
         if not self.base_url:
             raise ValueError(
-                "OpenAICustomer needs a server: pass base_url= or set OPENAI_BASE_URL "
+                "OpenAIChat needs a server: pass base_url= or set OPENAI_BASE_URL "
                 "(for example http://127.0.0.1:8000/v1)"
             )
         self.api_key = api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
@@ -141,3 +141,8 @@ class OpenAICustomer(ChatCustomer):
             f"{self.max_retries + 1} tries ({type(last).__name__}: {last}). Check that the "
             "server is running and reachable, and its load."
         ) from last
+
+
+#: The name before 0.2 (the class drives the salesperson and the graders too, not only the
+#: customer); kept so that existing imports and configs keep working.
+OpenAICustomer = OpenAIChat

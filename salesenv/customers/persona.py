@@ -47,7 +47,7 @@ from salesenv.cues import in_language, is_trick, lexicon, repeats, tokens
 from salesenv.customers.base import CustomerLM, CustomerReply, CustomerRequest
 from salesenv.customers.profile import CustomerProfile, build_profile
 from salesenv.dialogue import Decision, Dialogue
-from salesenv.scenarios.portfolio import PortfolioScenario, named_products
+from salesenv.scenarios.portfolio_scenarios import PortfolioScenario, named_products
 from salesenv.scenarios.scenario import Scenario
 
 

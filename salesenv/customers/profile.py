@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from salesenv.cues import FactSheet, lexicon
-from salesenv.scenarios.portfolio import PortfolioScenario
+from salesenv.scenarios.portfolio_scenarios import PortfolioScenario
 from salesenv.scenarios.scenario import FACTORS, Fact, Scenario
 
 _SENTENCE = re.compile(r"[^\n。！？!?;；]+")

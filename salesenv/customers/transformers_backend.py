@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from salesenv.customers.base import CustomerBackendError
-from salesenv.customers.chat import ChatCustomer, Message, SamplingConfig
+from salesenv.customers.chat import ChatBackend, Message, SamplingConfig
 
 
 def _require_torch() -> Any:
@@ -22,7 +22,7 @@ def _require_torch() -> Any:
     return torch
 
 
-class TransformersCustomer(ChatCustomer):
+class TransformersChat(ChatBackend):
     """A customer played by any causal LM that transformers can load.
 
     Replies are generated in batches with the tokenizer's chat template. Sampling is seeded
@@ -167,3 +167,8 @@ class _SeededSampler:
         )
         gumbel = -torch.log(-torch.log(noise.clamp(1e-10, 1.0 - 1e-10)))
         return scores + gumbel
+
+
+#: The name before 0.2 (the class drives the salesperson and the graders too, not only the
+#: customer); kept so that existing imports and configs keep working.
+TransformersCustomer = TransformersChat

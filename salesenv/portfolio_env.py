@@ -6,8 +6,8 @@ from typing import Any
 
 from salesenv.customers.base import CustomerReply
 from salesenv.env import SalesEnv
-from salesenv.rewards.portfolio import PortfolioProfile
-from salesenv.scenarios.portfolio import (
+from salesenv.rewards.portfolio_score import PortfolioProfile
+from salesenv.scenarios.portfolio_scenarios import (
     PortfolioScenario,
     build_portfolio,
     named_products,
@@ -21,7 +21,7 @@ class PortfolioSalesEnv(SalesEnv):
     """Six products matched to the customer; the customer buys only those that fit it.
 
     Each episode's scenario is a sampled (or given) scenario turned into a portfolio by
-    `salesenv.scenarios.portfolio.build_portfolio`: its product (the one the persona was
+    `salesenv.scenarios.portfolio_scenarios.build_portfolio`: its product (the one the persona was
     written for) plus five products of the same domain, usually two to four of the six
     fitting the persona (fit >= 0.6, in practice the products of the category the customer
     asks about), in shuffled order. The salesperson's system prompt lists all six with their
@@ -38,7 +38,7 @@ class PortfolioSalesEnv(SalesEnv):
     decision of an LLM customer. `info["bought"]` is set at the end.
 
     Score: the blended score (intent and judge; the judge credits only facts of products
-    that fit) adjusted by the portfolio term of `salesenv.rewards.portfolio`:
+    that fit) adjusted by the portfolio term of `salesenv.rewards.portfolio_score`:
 
         precision = |pitched ∩ good| / |pitched|   (0 when nothing was pitched)
         bought    = |bought ∩ good| / |good|
