@@ -18,7 +18,7 @@ from omegaconf import OmegaConf
 
 import salesenv
 import salesenv.config  # registers the schemas in Hydra's ConfigStore
-from salesenv.cli import instantiate_scorer
+from salesenv.build import instantiate_scorer
 from salesenv.config import EnvConf, EvalConf, TrainConf, env_ids, env_kwargs
 from salesenv.dialogue import Decision, Dialogue, Turn
 from salesenv.scenarios import ScenarioSampler
