@@ -3,62 +3,34 @@ Gymnasium ids `salesenv/SalesLLM-{zh,en}-{difficulty}[-{variant}]-v0`."""
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 import gymnasium as gym
 
-NAMESPACE = "salesenv"
-VERSION = "v0"
-LANGUAGE_IDS = ("zh", "en")
-#: Id spelling -> difficulty passed to SalesEnv ("mixed" draws with the benchmark's mix).
-DIFFICULTY_IDS = {
-    "easy": "easy",
-    "medium": "medium",
-    "hard": "hard",
-    "veryhard": "very_hard",
-    "adversarial": "adversarial",
-    "mixed": "mixed",
-}
+from salesenv.ids import VARIANTS, EnvId, UnknownIdError, all_env_ids
+
 #: Variant suffix -> entry point ("" is the plain one-session, one-product env).
-VARIANTS = {
+ENTRY_POINTS = {
     "": "salesenv.env:SalesEnv",
     "longhorizon": "salesenv.longhorizon:LongHorizonSalesEnv",
     "portfolio": "salesenv.portfolio_env:PortfolioSalesEnv",
 }
 
 
-class UnknownEnvError(gym.error.NameNotFound):
+class UnknownEnvError(gym.error.NameNotFound, UnknownIdError):
     """An env id that salesenv does not know; the message lists close matches."""
-
-
-def _short_id(lang: str, difficulty: str, variant: str) -> str:
-    return f"SalesLLM-{lang}-{difficulty}" + (f"-{variant}" if variant else "")
-
-
-def _short_ids(variants: tuple[str, ...] = tuple(VARIANTS)) -> list[str]:
-    return [
-        _short_id(lang, diff, variant)
-        for variant in variants
-        for lang in LANGUAGE_IDS
-        for diff in DIFFICULTY_IDS
-    ]
 
 
 def register_envs() -> None:
     """Registers every salesenv id with Gymnasium (idempotent)."""
-    for variant, entry_point in VARIANTS.items():
-        for lang in LANGUAGE_IDS:
-            for spelling, difficulty in DIFFICULTY_IDS.items():
-                env_id = f"{NAMESPACE}/{_short_id(lang, spelling, variant)}-{VERSION}"
-                if env_id in gym.registry:
-                    continue
-                gym.register(
-                    id=env_id,
-                    entry_point=entry_point,
-                    kwargs={"language": lang, "difficulty": difficulty},
-                    nondeterministic=False,
-                )
+    for env_id in all_env_ids():
+        if env_id.gym_id not in gym.registry:
+            gym.register(
+                id=env_id.gym_id,
+                entry_point=ENTRY_POINTS[env_id.variant],
+                kwargs={"language": env_id.language, "difficulty": env_id.difficulty},
+                nondeterministic=False,
+            )
 
 
 def list_envs(variant: str | None = None) -> list[str]:
@@ -73,10 +45,10 @@ def list_envs(variant: str | None = None) -> list[str]:
         ValueError: On an unknown variant.
     """
     if variant is None:
-        return _short_ids()
+        return [env_id.short for env_id in all_env_ids()]
     if variant not in VARIANTS:
         raise ValueError(f"variant must be None or one of {list(VARIANTS)}, got {variant!r}")
-    return _short_ids((variant,))
+    return [env_id.short for env_id in all_env_ids((variant,))]
 
 
 def resolve_id(env_id: str) -> str:
@@ -87,17 +59,10 @@ def resolve_id(env_id: str) -> str:
     Raises:
         UnknownEnvError: If the id is unknown; the message suggests close matches.
     """
-    if not isinstance(env_id, str):
-        raise TypeError(f"env_id must be a str, got {type(env_id).__name__}")
-    short = env_id.removeprefix(f"{NAMESPACE}/").removesuffix(f"-{VERSION}")
-    if short not in _short_ids():
-        close = difflib.get_close_matches(short, _short_ids(), n=3, cutoff=0.6)
-        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        raise UnknownEnvError(
-            f"Unknown salesenv id {env_id!r}.{hint} salesenv.list_envs() lists all "
-            f"{len(_short_ids())} ids."
-        )
-    return f"{NAMESPACE}/{short}-{VERSION}"
+    try:
+        return EnvId.parse(env_id).gym_id
+    except UnknownIdError as exc:
+        raise UnknownEnvError(str(exc)) from None
 
 
 def make(env_id: str, **overrides: Any) -> gym.Env:

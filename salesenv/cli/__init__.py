@@ -93,4 +93,3 @@ def _is_user_facing(exc: Exception) -> bool:
             ValueError,
         ),
     )
-

@@ -3,6 +3,7 @@ command line's error handling, suite and env-id lookup, warnings as stderr lines
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import sys
 import warnings
@@ -82,3 +83,24 @@ def warnings_to_stderr() -> Iterator[None]:
         warnings.simplefilter("always")
         warnings.showwarning = show
         yield
+
+
+def difficulty_option(text: str) -> str:
+    """`--difficulty` as a profile name; any spelling `salesenv.ids.parse_difficulty` takes."""
+    from salesenv.ids import UnknownIdError, parse_difficulty
+
+    try:
+        return parse_difficulty(text)
+    except UnknownIdError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def count_option(text: str) -> int:
+    """A count option (`--limit`, `--episodes`, `-n`): an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value

@@ -19,10 +19,11 @@ from salesenv.cli.common import (
     DEFAULT_SUITE,
     UsageError,
     compose_config,
+    count_option,
+    difficulty_option,
     env_id_or_none,
     load_suite_or_none,
 )
-from salesenv.registry import DIFFICULTY_IDS
 
 EVAL_HELP = """\
 Runs every configured agent over a suite and writes one JSONL record per episode
@@ -59,14 +60,22 @@ def add_parser(commands: Any) -> None:
         help="a built-in suite, a JSONL file (salesenv or public SalesLLM format) or an env id "
         f"whose scenarios are sampled (default {DEFAULT_SUITE})",
     )
-    ev.add_argument("--episodes", type=int, help="with an env id: episodes to sample (200)")
+    ev.add_argument(
+        "--episodes", type=count_option, help="with an env id: episodes to sample (200)"
+    )
     ev.add_argument("--language", choices=["zh", "en"], help="keep one language of the suite")
-    ev.add_argument("--difficulty", choices=sorted(DIFFICULTY_IDS), help="keep one difficulty")
-    ev.add_argument("--limit", type=int, help="play only the first N scenarios of each language")
-    ev.add_argument("--trials", type=int, default=1, help="plays of each scenario (default 1)")
+    ev.add_argument(
+        "--difficulty", type=difficulty_option, metavar="DIFFICULTY", help="keep one difficulty"
+    )
+    ev.add_argument(
+        "--limit", type=count_option, help="play only the first N scenarios of each language"
+    )
+    ev.add_argument(
+        "--trials", type=count_option, default=1, help="plays of each scenario (default 1)"
+    )
     ev.add_argument("--seed", type=int, default=0, help="seed of the first episode (default 0)")
     ev.add_argument(
-        "--num-envs", type=int, default=32, help="conversations run at once (default 32)"
+        "--num-envs", type=count_option, default=32, help="conversations run at once (default 32)"
     )
     ev.add_argument("--no-progress", action="store_true", help="no progress bar")
     ev.add_argument("overrides", nargs="*", help="Hydra overrides: agent=, customer=, scorer=, ...")
@@ -241,7 +250,7 @@ def episode_groups(
         return env_id, None, [(env_id, None, count)]
     if args.episodes:
         raise UsageError("--episodes applies to env ids; use --limit to shorten a suite")
-    difficulty = DIFFICULTY_IDS[args.difficulty] if args.difficulty else None
+    difficulty = args.difficulty
     if difficulty == "mixed":
         difficulty = None
     suite = suite.filter(language=args.language, difficulty=difficulty)

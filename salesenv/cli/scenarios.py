@@ -12,10 +12,11 @@ from salesenv.cli.common import (
     DEFAULT_SAMPLED_EPISODES,
     DEFAULT_SUITE,
     UsageError,
+    count_option,
+    difficulty_option,
     env_id_or_none,
     load_suite_or_none,
 )
-from salesenv.registry import DIFFICULTY_IDS
 
 
 def add_parser(commands: Any) -> None:
@@ -24,7 +25,7 @@ def add_parser(commands: Any) -> None:
     sc_commands = sc.add_subparsers(dest="action", metavar="action", required=True)
     sample = sc_commands.add_parser("sample", help="print sampled scenarios")
     sample.add_argument("--env", default="SalesLLM-zh-mixed", help="env id to sample from")
-    sample.add_argument("-n", type=int, default=3, help="how many (default 3)")
+    sample.add_argument("-n", type=count_option, default=3, help="how many (default 3)")
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--full", action="store_true", help="print both prompts too")
     sample.set_defaults(run=cmd_scenarios_sample)
@@ -35,14 +36,16 @@ def add_parser(commands: Any) -> None:
     export = sc_commands.add_parser("export", help="write scenarios as salesenv JSONL")
     export.add_argument("--out", required=True, type=Path, help="a .jsonl or .jsonl.gz file")
     export.add_argument("--suite", default=DEFAULT_SUITE, help="suite, file or env id")
-    export.add_argument("-n", "--episodes", type=int, help="with an env id: how many (200)")
+    export.add_argument(
+        "-n", "--episodes", type=count_option, help="with an env id: how many (200)"
+    )
     export.add_argument("--seed", type=int, default=0, help="with an env id: first seed")
     export.add_argument("--language", choices=["zh", "en"])
-    export.add_argument("--difficulty", choices=sorted(DIFFICULTY_IDS))
+    export.add_argument("--difficulty", type=difficulty_option, metavar="DIFFICULTY")
     export.set_defaults(run=cmd_scenarios_export)
     stats = sc_commands.add_parser("stats", help="counts of a suite, or of the whole space")
     stats.add_argument("--suite", help="a suite, file or env id; none: the sampler's space")
-    stats.add_argument("-n", "--episodes", type=int, help="with an env id: how many (200)")
+    stats.add_argument("-n", "--episodes", type=count_option, help="with an env id: how many (200)")
     stats.set_defaults(run=cmd_scenarios_stats)
 
 
@@ -75,7 +78,7 @@ def cmd_scenarios_export(args: argparse.Namespace) -> int:
     from salesenv.scenarios import write_suite
 
     scenarios = _scenarios_of(args.suite, args.episodes, args.seed)
-    difficulty = DIFFICULTY_IDS[args.difficulty] if args.difficulty else None
+    difficulty = args.difficulty
     kept = [
         s
         for s in scenarios
