@@ -9,13 +9,20 @@
 are the products that fit the customer, `pitched` those the salesperson named, `bought`
 those the customer bought. Pitching only products that fit earns full precision; selling
 every product that fits (a bundle) earns the full bought share.
+
+`PortfolioScorer` wraps an `EpisodeScorer` and applies the term to portfolio dialogues, so
+the env asks it for the score like any other scorer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from salesenv.dialogue import Decision, Dialogue
+from salesenv.rewards.blend import EpisodeScorer, Score
+from salesenv.scenarios.portfolio_scenarios import PortfolioScenario, pitched_products
 
 
 @dataclass(frozen=True)
@@ -68,3 +75,67 @@ class PortfolioProfile:
 
 
 PORTFOLIO_PROFILES = {"portfolio": PortfolioProfile()}
+
+
+@dataclass(frozen=True)
+class PortfolioScore:
+    """A blended score adjusted by the portfolio term.
+
+    Attributes:
+        blended: The episode scorer's score.
+        portfolio: `PortfolioProfile.score`'s parts plus `pitched`, `bought` and
+            `good_fits` (product ids).
+    """
+
+    blended: Score
+    portfolio: dict[str, Any]
+
+    @property
+    def final(self) -> float:
+        """The adjusted final score (0-10)."""
+        return self.portfolio["final"]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The blended score's dict with `final` adjusted and the parts under `portfolio`."""
+        parts = self.blended.as_dict()
+        parts["final"] = self.final
+        parts["portfolio"] = self.portfolio
+        return parts
+
+
+class PortfolioScorer:
+    """Scores portfolio dialogues: the episode scorer's blend, adjusted by the portfolio term.
+
+    The pitched products are those the salesperson's turns name; when the customer decides
+    to buy, it buys the pitched products that fit it (the rule of `PortfolioSalesEnv`).
+
+    Args:
+        scorer: The episode scorer (default: `EpisodeScorer()`).
+        profile: The weighting of the portfolio term (default: "portfolio" v1).
+    """
+
+    def __init__(
+        self, scorer: EpisodeScorer | None = None, profile: PortfolioProfile | None = None
+    ) -> None:
+        self.scorer = scorer or EpisodeScorer()
+        self.profile = profile or PortfolioProfile()
+
+    def score_batch(self, dialogues: Sequence[Dialogue]) -> list[PortfolioScore]:
+        """One `PortfolioScore` per dialogue, in order (their scenarios are portfolios).
+
+        Raises:
+            TypeError: If a dialogue's scenario is not a `PortfolioScenario`.
+        """
+        blended = self.scorer.score_batch(dialogues)
+        return [self._adjust(d, s) for d, s in zip(dialogues, blended, strict=True)]
+
+    def _adjust(self, dialogue: Dialogue, blended: Score) -> PortfolioScore:
+        scenario = dialogue.scenario
+        if not isinstance(scenario, PortfolioScenario):
+            raise TypeError(f"PortfolioScorer needs a PortfolioScenario, got {type(scenario)}")
+        pitched = pitched_products(dialogue.turns, scenario.items)
+        good = scenario.good_fits
+        bought = [p for p in pitched if p in good] if dialogue.decision is Decision.BUY else []
+        parts = self.profile.score(blended.final, pitched, bought, good)
+        parts.update(pitched=pitched, bought=bought, good_fits=list(good))
+        return PortfolioScore(blended, parts)

@@ -22,6 +22,8 @@ MAX_ROUNDS = 20
 MAX_ACTION_CHARS = 2000
 MAX_OBSERVATION_CHARS = 4000
 
+StepResult = tuple[str, float, bool, bool, dict[str, Any]]
+
 
 class SalesEnv(gym.Env[str, str]):
     """A sales conversation: the agent is the salesperson, the customer simulator answers.
@@ -31,7 +33,9 @@ class SalesEnv(gym.Env[str, str]):
     opening line. `step(utterance)` returns the customer's reply. The reward is 0 until the
     end; then it is the blended score on the 0-10 scale, with every part in `info["score"]`.
     The episode terminates when the customer decides and is truncated after `max_rounds`
-    salesperson turns (the customer is then asked for its final decision).
+    salesperson turns (the customer is then asked for its final decision), or after a turn
+    stepped with `last_turn=True` (for callers with limits of their own, such as a token
+    budget).
 
     The info of `reset` also carries `info["product"]`, the salesperson's product sheet as
     a dict (None for scenarios loaded from prompts only).
@@ -42,12 +46,25 @@ class SalesEnv(gym.Env[str, str]):
     private script reaches the observation or the info, except what the customer chooses to
     say; the difficulty appears in the info only once the episode is over.
 
+    Subclassing: variants (`LongHorizonSalesEnv`, `PortfolioSalesEnv`) override or call
+    these hooks and leave the rest of the state to this class:
+
+    - `_choose_scenario(options)`: the scenario of a new episode.
+    - `_start_session(scenario, earlier_sessions)`: opens a conversation on a scenario
+      (`reset` calls it; a variant may call it again to open a follow-up session).
+    - `_get_info()`: the info of every reset and step; `_step_info(reply)` adds the
+      step's flags.
+    - `_shaping_reward(info, ended)`: the shaping term of a step (0 without shaping).
+    - `_scored_dialogue(decision)`: what the scorer sees at the end.
+    - `dialogue()`, `scenario`, `round`, `earlier_sessions`: the current state, read-only.
+
     Args:
         language: "zh" or "en".
         difficulty: A difficulty id, or "mixed" for the benchmark's mix.
         customer: The customer backend (default: the embedded persona simulator).
         scorer: Scores the finished dialogue (default: decision intent + rubric judge,
-            the "paper" profile with alpha 0.5).
+            the "paper" profile with alpha 0.5). Anything with `score_batch(dialogues)`
+            returning scores with `final` and `as_dict()`.
         scenarios: A fixed list to draw scenarios from instead of the sampler.
         max_rounds: Salesperson turns before truncation (20 in the paper).
         max_action_chars: Longer actions are truncated and flagged in info.
@@ -89,49 +106,65 @@ class SalesEnv(gym.Env[str, str]):
         self._instance = uuid.uuid4().hex[:12]
         self._episode = 0
         self._scenario: Scenario | None = None
+        self._earlier: tuple[Dialogue, ...] = ()
         self._turns: list[Turn] = []
         self._messages: list[dict[str, str]] = []
+        self._round = 0
+        self._last_turn = False
         self._done = True
 
     @property
     def scenario(self) -> Scenario | None:
-        """The current episode's scenario (holds both private scripts: not for agents)."""
+        """The current session's scenario (holds both private scripts: not for agents)."""
         return self._scenario
+
+    @property
+    def round(self) -> int:
+        """Salesperson turns so far in the current session."""
+        return self._round
+
+    @property
+    def earlier_sessions(self) -> tuple[Dialogue, ...]:
+        """The episode's finished sessions before the current one (see `_start_session`)."""
+        return self._earlier
+
+    def dialogue(self, decision: Decision | None = None) -> Dialogue:
+        """The current session's conversation so far (with `decision`, if given)."""
+        return Dialogue(self._scenario, tuple(self._turns), decision)
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[str, dict[str, Any]]:
         super().reset(seed=seed)
-        options = options or {}
-        if self._scenario is not None:
-            self.customer.release(self._conversation_id)
-        self._scenario = self._choose_scenario(options)
+        self._release()  # the customer forgets the previous episode
+        scenario = self._choose_scenario(options or {})
         self._episode += 1
         self._conversation_id = f"{self._instance}:{self._episode}"
         self._episode_seed = int(self.np_random.integers(2**31 - 1))
-        self._round = 0
         self._done = False
-        trigger = self._scenario.trigger
-        self._turns = [Turn("customer", trigger)]
-        self._messages = [
-            {"role": "system", "content": self._scenario.salesperson_prompt},
-            {"role": "user", "content": trigger},
-        ]
+        trigger = self._start_session(scenario)
         if self.shaping is not None:
-            self._potential = self.shaping.potential(Dialogue(self._scenario, tuple(self._turns)))
-        info = self._info()
-        scenario = self._scenario
+            self._potential = self.shaping.potential(self.dialogue())
+        info = self._get_info()
         info["product"] = asdict(scenario.product) if scenario.product else None
         return trigger, info
 
-    def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
-        request = self.begin_step(action)
+    def step(self, action: str, *, last_turn: bool = False) -> StepResult:
+        """Says `action` to the customer and returns its reply (see `begin_step`)."""
+        request = self.begin_step(action, last_turn=last_turn)
         return self.finish_step(self.customer.respond([request])[0])
 
-    def begin_step(self, action: str) -> CustomerRequest:
+    def begin_step(self, action: str, *, last_turn: bool = False) -> CustomerRequest:
         """The first half of `step`: records the salesperson's turn and returns the request
         for the customer. Vector envs call it on many envs, answer all requests with one
-        batched `customer.respond` call, then call `finish_step` on each."""
+        batched `customer.respond` call, then call `finish_step` on each.
+
+        Args:
+            action: The salesperson's utterance.
+            last_turn: Make this the episode's last salesperson turn: the customer must
+                decide, and the episode ends (truncated) and is scored after its reply,
+                whatever `max_rounds` says.
+        """
         if self._done:
             raise gym.error.ResetNeeded(
                 "the episode is over (or never started): call reset() first"
@@ -144,6 +177,7 @@ class SalesEnv(gym.Env[str, str]):
         action = action[: self.max_action_chars]
         self._action_empty = not action.strip()
         self._round += 1
+        self._last_turn = last_turn or self._round >= self.max_rounds
         self._turns.append(Turn("salesperson", action))
         self._messages.append({"role": "assistant", "content": action})
         return CustomerRequest(
@@ -151,22 +185,18 @@ class SalesEnv(gym.Env[str, str]):
             scenario=self._scenario,
             turns=tuple(self._turns),
             seed=self._episode_seed,
-            must_decide=self._round >= self.max_rounds,
+            must_decide=self._last_turn,
+            earlier_sessions=self._earlier,
         )
 
-    def finish_step(self, reply: CustomerReply) -> tuple[str, float, bool, bool, dict[str, Any]]:
+    def finish_step(self, reply: CustomerReply) -> StepResult:
         """The second half of `step`: takes the customer's reply and returns the step tuple."""
         observation = reply.text[:MAX_OBSERVATION_CHARS]
         self._turns.append(Turn("customer", observation))
         self._messages.append({"role": "user", "content": observation})
-        truncated = self._round >= self.max_rounds
+        truncated = self._last_turn
         terminated = reply.decision is not None and not truncated
-        info = self._info()
-        info.update(
-            action_truncated=self._action_truncated,
-            action_empty=self._action_empty,
-            customer_flags=dict(reply.flags),
-        )
+        info = self._step_info(reply)
         reward = 0.0
         if terminated or truncated:
             self._done = True
@@ -176,15 +206,7 @@ class SalesEnv(gym.Env[str, str]):
             info["difficulty"] = self._scenario.difficulty
             info["score"] = score.as_dict()
             self.customer.release(self._conversation_id)
-        if self.shaping is not None:
-            after = (
-                None
-                if self._done
-                else self.shaping.potential(Dialogue(self._scenario, tuple(self._turns)))
-            )
-            info["shaping"] = self.shaping.reward(self._potential, after)
-            reward += info["shaping"]
-            self._potential = after or 0.0
+        reward += self._shaping_reward(info, ended=self._done)
         if self.render_mode == "human":
             print(self._format_turn(self._turns[-2]) + "\n" + self._format_turn(self._turns[-1]))
         return observation, reward, terminated, truncated, info
@@ -197,10 +219,16 @@ class SalesEnv(gym.Env[str, str]):
         return None
 
     def close(self) -> None:
+        self._release()
+
+    def _release(self) -> None:
         if self._scenario is not None:
             self.customer.release(self._conversation_id)
 
+    # --- hooks for variants (see the class docstring) ------------------------------------
+
     def _choose_scenario(self, options: dict[str, Any]) -> Scenario:
+        """The scenario of a new episode, from `reset`'s options or drawn with `np_random`."""
         if "scenario" in options:
             scenario = options["scenario"]
             if isinstance(scenario, dict):
@@ -221,11 +249,30 @@ class SalesEnv(gym.Env[str, str]):
             return self.scenarios[index]
         return self.sampler.sample(self.np_random)
 
-    def _scored_dialogue(self, decision: Decision | None) -> Dialogue:
-        """What the scorer sees at the end of the episode (variants override it)."""
-        return Dialogue(self._scenario, tuple(self._turns), decision)
+    def _start_session(self, scenario: Scenario, earlier_sessions: Sequence[Dialogue] = ()) -> str:
+        """Opens a conversation on `scenario` and returns the customer's opening line.
 
-    def _info(self) -> dict[str, Any]:
+        The turns start with the opening line, `info["messages"]` afresh with the
+        scenario's salesperson prompt, and the round count at 0. A follow-up session of the
+        same episode passes the episode's finished sessions as `earlier_sessions`: the
+        customer gets them with every request, and its state of the last session (same
+        conversation id and seed) is released.
+        """
+        if earlier_sessions:
+            self.customer.release(self._conversation_id)
+        self._scenario = scenario
+        self._earlier = tuple(earlier_sessions)
+        self._round = 0
+        trigger = scenario.trigger
+        self._turns = [Turn("customer", trigger)]
+        self._messages = [
+            {"role": "system", "content": scenario.salesperson_prompt},
+            {"role": "user", "content": trigger},
+        ]
+        return trigger
+
+    def _get_info(self) -> dict[str, Any]:
+        """The info of every reset and step (variants add their keys)."""
         scenario = self._scenario
         return {
             "scenario_id": scenario.id,
@@ -235,6 +282,30 @@ class SalesEnv(gym.Env[str, str]):
             "system_prompt": scenario.salesperson_prompt,
             "messages": [dict(m) for m in self._messages],
         }
+
+    def _step_info(self, reply: CustomerReply) -> dict[str, Any]:
+        """`_get_info()` plus the flags of the step that `reply` answers."""
+        info = self._get_info()
+        info.update(
+            action_truncated=self._action_truncated,
+            action_empty=self._action_empty,
+            customer_flags=dict(reply.flags),
+        )
+        return info
+
+    def _shaping_reward(self, info: dict[str, Any], ended: bool) -> float:
+        """The shaping term of a step to the current state (Φ = 0 once `ended`), also
+        written to `info["shaping"]`; 0 without shaping."""
+        if self.shaping is None:
+            return 0.0
+        after = None if ended else self.shaping.potential(self.dialogue())
+        info["shaping"] = self.shaping.reward(self._potential, after)
+        self._potential = after or 0.0
+        return info["shaping"]
+
+    def _scored_dialogue(self, decision: Decision | None) -> Dialogue:
+        """What the scorer sees at the end of the episode (variants override it)."""
+        return self.dialogue(decision)
 
     @staticmethod
     def _format_turn(turn: Turn) -> str:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import replace
 from typing import Any
 
 from salesenv.customers.base import CustomerReply, CustomerRequest
 from salesenv.dialogue import Decision, Dialogue, Turn
-from salesenv.env import MAX_OBSERVATION_CHARS, SalesEnv
+from salesenv.env import MAX_OBSERVATION_CHARS, SalesEnv, StepResult
 from salesenv.scenarios.followup import followup_scenario, session_marker
 from salesenv.scenarios.scenario import Scenario
 
@@ -53,6 +52,9 @@ class LongHorizonSalesEnv(SalesEnv):
     its session number); `info["score"]` adds `sessions` and `session_decisions`. Every
     info has `session` (1-based) and `sessions_max`.
 
+    A turn stepped with `last_turn=True` ends the episode whatever the decision: no
+    follow-up session opens after it.
+
     Args:
         *args: Passed to `SalesEnv`.
         max_followups: Follow-up sessions at most (2 in DESIGN).
@@ -79,42 +81,40 @@ class LongHorizonSalesEnv(SalesEnv):
             ) from None
         self.max_followups = max_followups
         self.sessions_max = 1 + max_followups
-        self._session = 1
-        self._closed: list[Dialogue] = []
-        self._first: Scenario | None = None
+        self._ending = False
 
     @property
     def sessions(self) -> tuple[Dialogue, ...]:
         """The finished sessions of the current episode, oldest first."""
-        return tuple(self._closed)
+        return self.earlier_sessions
 
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[str, dict[str, Any]]:
-        self._session = 1
-        self._closed = []
-        observation, info = super().reset(seed=seed, options=options)
-        self._first = self._scenario
-        return observation, info
+    @property
+    def session(self) -> int:
+        """The current session's number (1-based)."""
+        return len(self.earlier_sessions) + 1
 
-    def begin_step(self, action: str) -> CustomerRequest:
-        request = super().begin_step(action)
-        return replace(request, earlier_sessions=tuple(self._closed))
+    def begin_step(self, action: str, *, last_turn: bool = False) -> CustomerRequest:
+        self._ending = last_turn
+        return super().begin_step(action, last_turn=last_turn)
 
-    def finish_step(self, reply: CustomerReply) -> tuple[str, float, bool, bool, dict[str, Any]]:
-        if reply.decision in self.followup_on and self._session < self.sessions_max:
+    def finish_step(self, reply: CustomerReply) -> StepResult:
+        if (
+            not self._ending
+            and reply.decision in self.followup_on
+            and self.session < self.sessions_max
+        ):
             return self._next_session(reply)
         observation, reward, terminated, truncated, info = super().finish_step(reply)
         if terminated or truncated:
-            decisions = [d.decision.value if d.decision else None for d in self._closed]
+            decisions = [d.decision.value if d.decision else None for d in self.sessions]
             decisions.append(info["decision"])
             info.update(
-                sessions=self._session,
+                sessions=self.session,
                 session_decisions=decisions,
-                rounds_total=sum(_rounds(d.turns) for d in self._closed) + self._round,
+                rounds_total=sum(_rounds(d.turns) for d in self.sessions) + self.round,
                 transcript=self._transcript(),
             )
-            info["score"].update(sessions=self._session, session_decisions=decisions)
+            info["score"].update(sessions=self.session, session_decisions=decisions)
         return observation, reward, terminated, truncated, info
 
     def render(self) -> str | None:
@@ -125,55 +125,44 @@ class LongHorizonSalesEnv(SalesEnv):
             print("\n".join(lines))
         return None
 
-    def _next_session(self, reply: CustomerReply) -> tuple[str, float, bool, bool, dict[str, Any]]:
+    def _next_session(self, reply: CustomerReply) -> StepResult:
+        """Closes the session with the customer's `reply` and opens the next one."""
         closing = reply.text[:MAX_OBSERVATION_CHARS]
-        self._turns.append(Turn("customer", closing))
-        self._closed.append(Dialogue(self._scenario, tuple(self._turns), reply.decision))
-        self.customer.release(self._conversation_id)
-        self._session += 1
-        self._scenario = followup_scenario(
-            self._first, self._closed, self.sessions_max, self.np_random
+        turns = (*self.dialogue().turns, Turn("customer", closing))
+        closed = [*self.sessions, Dialogue(self.scenario, turns, reply.decision)]
+        scenario = followup_scenario(
+            self._first_scenario(), closed, self.sessions_max, self.np_random
         )
-        self._round = 0
-        trigger = self._scenario.trigger
-        self._turns = [Turn("customer", trigger)]
-        self._messages = [
-            {"role": "system", "content": self._scenario.salesperson_prompt},
-            {"role": "user", "content": trigger},
-        ]
-        info = self._info()
+        trigger = self._start_session(scenario, closed)
+        info = self._step_info(reply)
         info.update(
-            action_truncated=self._action_truncated,
-            action_empty=self._action_empty,
-            customer_flags=dict(reply.flags),
             session_ended=True,
             session_decision=reply.decision.value,
             closing_reply=closing,
         )
-        reward = 0.0
-        if self.shaping is not None:
-            after = self.shaping.potential(Dialogue(self._scenario, tuple(self._turns)))
-            info["shaping"] = self.shaping.reward(self._potential, after)
-            reward += info["shaping"]
-            self._potential = after
+        reward = self._shaping_reward(info, ended=False)
         if self.render_mode == "human":
-            print(f"[customer] {closing}\n--- session {self._session} ---\n[customer] {trigger}")
+            print(f"[customer] {closing}\n--- session {self.session} ---\n[customer] {trigger}")
         return trigger, reward, False, False, info
 
+    def _first_scenario(self) -> Scenario:
+        """The first session's scenario: the product information every session is about."""
+        return self.sessions[0].scenario if self.sessions else self.scenario
+
     def _all_sessions(self) -> list[tuple[Turn, ...]]:
-        return [d.turns for d in self._closed] + [tuple(self._turns)]
+        return [d.turns for d in self.sessions] + [self.dialogue().turns]
 
     def _scored_dialogue(self, decision: Decision | None) -> Dialogue:
         sessions = self._all_sessions()
         if len(sessions) == 1:
             return super()._scored_dialogue(decision)
-        lang = self._first.language
+        first = self._first_scenario()
         turns: list[Turn] = []
         for k, session in enumerate(sessions, start=1):
-            first, *rest = session
-            turns.append(Turn(first.role, session_marker(lang, k) + first.text))
+            head, *rest = session
+            turns.append(Turn(head.role, session_marker(first.language, k) + head.text))
             turns.extend(rest)
-        return Dialogue(self._first, tuple(turns), decision)
+        return Dialogue(first, tuple(turns), decision)
 
     def _transcript(self) -> list[dict[str, Any]]:
         return [
@@ -182,9 +171,9 @@ class LongHorizonSalesEnv(SalesEnv):
             for t in session
         ]
 
-    def _info(self) -> dict[str, Any]:
-        info = super()._info()
-        info.update(session=self._session, sessions_max=self.sessions_max)
+    def _get_info(self) -> dict[str, Any]:
+        info = super()._get_info()
+        info.update(session=self.session, sessions_max=self.sessions_max)
         return info
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from salesenv.customers.base import CustomerReply
-from salesenv.env import SalesEnv
-from salesenv.rewards.portfolio_score import PortfolioProfile
+from salesenv.env import SalesEnv, StepResult
+from salesenv.rewards.portfolio_score import PortfolioProfile, PortfolioScorer
 from salesenv.scenarios.portfolio_scenarios import (
     PortfolioScenario,
     build_portfolio,
-    named_products,
+    pitched_products,
     portfolio_summary,
     products_info,
 )
@@ -38,7 +38,8 @@ class PortfolioSalesEnv(SalesEnv):
     decision of an LLM customer. `info["bought"]` is set at the end.
 
     Score: the blended score (intent and judge; the judge credits only facts of products
-    that fit) adjusted by the portfolio term of `salesenv.rewards.portfolio_score`:
+    that fit) adjusted by the portfolio term of `salesenv.rewards.portfolio_score` (the env
+    wraps its scorer in a `PortfolioScorer`):
 
         precision = |pitched ∩ good| / |pitched|   (0 when nothing was pitched)
         bought    = |bought ∩ good| / |good|
@@ -61,30 +62,21 @@ class PortfolioSalesEnv(SalesEnv):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.portfolio_profile = portfolio_profile or PortfolioProfile()
+        self.scorer = PortfolioScorer(self.scorer, self.portfolio_profile)
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[str, dict[str, Any]]:
         observation, info = super().reset(seed=seed, options=options)
         info["product"] = None
-        info["products"] = products_info(self._scenario)
+        info["products"] = products_info(self.scenario)
         return observation, info
 
-    def finish_step(self, reply: CustomerReply) -> tuple[str, float, bool, bool, dict[str, Any]]:
+    def finish_step(self, reply: CustomerReply) -> StepResult:
         observation, reward, terminated, truncated, info = super().finish_step(reply)
         if terminated or truncated:
-            scenario: PortfolioScenario = self._scenario
-            pitched = info["pitched"]
-            good = scenario.good_fits
-            bought = [p for p in pitched if p in good] if info["decision"] == "buy" else []
-            blended = info["score"]["final"]
-            parts = self.portfolio_profile.score(blended, pitched, bought, good)
-            parts.update(pitched=pitched, bought=bought, good_fits=list(good))
-            info["score"]["final"] = parts["final"]
-            info["score"]["portfolio"] = parts
-            info["bought"] = bought
-            info["portfolio"] = portfolio_summary(scenario)
-            reward += parts["final"] - blended
+            info["bought"] = info["score"]["portfolio"]["bought"]
+            info["portfolio"] = portfolio_summary(self.scenario)
         return observation, reward, terminated, truncated, info
 
     def _choose_scenario(self, options: dict[str, Any]) -> Scenario:
@@ -96,13 +88,7 @@ class PortfolioSalesEnv(SalesEnv):
             return scenario
         return build_portfolio(scenario, self.np_random, self.sampler.seed)
 
-    def _info(self) -> dict[str, Any]:
-        info = super()._info()
-        pitched: list[str] = []
-        for turn in self._turns:
-            if turn.role == "salesperson":
-                for product_id in named_products(turn.text, self._scenario.items):
-                    if product_id not in pitched:
-                        pitched.append(product_id)
-        info["pitched"] = pitched
+    def _get_info(self) -> dict[str, Any]:
+        info = super()._get_info()
+        info["pitched"] = pitched_products(self.dialogue().turns, self.scenario.items)
         return info

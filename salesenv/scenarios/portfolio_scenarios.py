@@ -25,13 +25,14 @@ anchor's position tells nothing.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from salesenv.cues import tokens
+from salesenv.dialogue import Turn
 from salesenv.scenarios import prompts
 from salesenv.scenarios.sampler import product_from_seed
 from salesenv.scenarios.scenario import Fact, Persona, Product, Scenario
@@ -378,6 +379,17 @@ def named_products(text: str, items: Sequence[PortfolioItem]) -> list[str]:
     return [pid for _, pid in sorted(found)]
 
 
+def pitched_products(turns: Iterable[Turn], items: Sequence[PortfolioItem]) -> list[str]:
+    """Ids of the products that the salesperson's `turns` name, in order of first mention."""
+    pitched: list[str] = []
+    for turn in turns:
+        if turn.role == "salesperson":
+            for product_id in named_products(turn.text, items):
+                if product_id not in pitched:
+                    pitched.append(product_id)
+    return pitched
+
+
 def _find(text: str, alias: str) -> int:
     if alias.isascii():
         match = re.search(rf"(?<![a-z0-9]){re.escape(alias)}(?![a-z0-9])", text)
@@ -433,6 +445,7 @@ __all__ = [
     "PortfolioScenario",
     "build_portfolio",
     "named_products",
+    "pitched_products",
     "portfolio_salesperson_prompt",
     "portfolio_summary",
     "product_aliases",
