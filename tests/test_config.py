@@ -12,12 +12,14 @@ import numpy as np
 import pytest
 import yaml
 from hydra import compose, initialize_config_dir
+from hydra.core.config_store import ConfigStore
 from hydra.errors import ConfigCompositionException
 from hydra.utils import get_class, instantiate
 from omegaconf import OmegaConf
 
 import salesenv
 import salesenv.config  # registers the schemas in Hydra's ConfigStore
+from salesenv import catalog
 from salesenv.build import instantiate_scorer
 from salesenv.config import EnvConf, EvalConf, TrainConf, env_ids, env_kwargs
 from salesenv.dialogue import Decision, Dialogue, Turn
@@ -30,7 +32,11 @@ EVALUATE = str(ROOT / "examples" / "evaluate.py")
 
 
 def options(group: str) -> list[str]:
-    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+    """A group's options: catalog rows, or YAML files and stored schemas (eval, train, ...)."""
+    if group in catalog.GROUPS:
+        return sorted(c.option for c in catalog.options(group))
+    stored = {name.removesuffix(".yaml") for name in ConfigStore.instance().repo.get(group, {})}
+    return sorted(stored | {p.stem for p in (CONF / group).glob("*.yaml")})
 
 
 def compose_cfg(overrides=(), config_name="evaluate"):
@@ -38,12 +44,13 @@ def compose_cfg(overrides=(), config_name="evaluate"):
         return compose(config_name=config_name, overrides=list(overrides))
 
 
-def test_conf_has_every_group_of_the_architecture():
-    groups = {p.name for p in CONF.iterdir() if p.is_dir()}
-    assert groups == {"env", "customer", "scorer", "judge", "agent", "train", "eval"} | {
-        "experiment",
-        "debug",
-    }
+def test_catalog_and_conf_have_every_group_of_the_architecture():
+    assert set(catalog.GROUPS) == {"env", "customer", "scorer", "judge", "agent"}
+    assert {c.group for c in catalog.COMPONENTS} == set(catalog.GROUPS)
+    assert {"experiment", "debug"} <= {p.name for p in CONF.iterdir() if p.is_dir()}
+    assert {"agent", "customer", "scorer", "judge", "env", "eval", "train"} <= set(
+        ConfigStore.instance().repo
+    )
     assert options("env") == ["longhorizon", "plain", "portfolio"]
     assert options("customer") == ["openai", "persona", "transformers", "vllm"]
     assert options("scorer") == ["decision", "embedded", "hf", "llm", "oracle"]
@@ -250,7 +257,7 @@ def test_llm_scorer_and_judge_instantiate_on_a_shared_backend():
 @pytest.mark.parametrize(
     "override,message",
     [
-        ("customer.modle=x", "Key 'modle' not in 'PersonaCustomerConf'"),
+        ("customer.modle=x", "Key 'modle' not in 'PersonaCustomer'"),
         ("customer.sampling.temprature=0.5", "Key 'temprature' not in"),
         ("eval.episods=3", "Key 'episods' not in 'EvalConf'"),
         ("env.langauge=zh", "Key 'langauge' not in 'EnvConf'"),
@@ -261,7 +268,7 @@ def test_llm_scorer_and_judge_instantiate_on_a_shared_backend():
         ("env.language=fr", "Invalid value 'fr', expected one of [zh, en, both]"),
         ("env.max_rounds=many", "Value 'many' of type 'str' could not be converted to Integer"),
         ("eval.progress=maybe", "'maybe' is not a valid bool"),
-        ("agents.scripted.temperature=1", "Key 'temperature' not in 'ScriptedAgentConf'"),
+        ("agents.scripted.temperature=1", "Key 'temperature' not in 'ScriptedSalesAgent'"),
     ],
 )
 def test_typos_fail_with_a_clear_message(override, message):
