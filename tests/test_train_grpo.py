@@ -135,7 +135,7 @@ def test_env_mask_is_one_exactly_on_policy_tokens():
         specs,
         scripted_policy(),
         TOK,
-        envs=func._envs(specs),
+        envs=func.pool.envs(specs),
         max_turn_tokens=80,
         episode_token_budget=1000,
     )
@@ -186,7 +186,9 @@ def test_per_turn_limit_and_episode_budget_are_respected():
         assert max(len(r) for r in runs) <= 12
         assert turns <= 3 and score is not None  # the env ended the episode and scored it
     assert all(limit <= 12 for _, limit in calls)
-    assert all(env.max_rounds == 10 for env in func._pool[ENV_ID])  # pooled envs restored
+    pooled = list(func.pool)
+    assert len(pooled) == 2  # one env per row, reused across calls
+    assert all(env.max_rounds == 10 for env in pooled)  # the budget never touches max_rounds
 
 
 def test_shaping_adds_to_the_return_and_env_reward_reads_it():

@@ -1,0 +1,383 @@
+"""Multi-turn GRPO rollouts: salesenv episodes played by a token-level policy for TRL.
+
+One GRPO completion is one whole sales conversation. The prompt is the salesperson's
+system prompt and the customer's opening line; the completion is every salesperson turn
+the policy wrote (`env_mask` 1, trained) interleaved with the customer's replies as the
+chat template renders them (`env_mask` 0, context only). The reward is the env's episode
+return: the final score, plus the potential-based shaping when the env has it.
+
+TRL's contract (trl 1.16, `GRPOTrainer._generate`): `rollout_func(prompts, trainer)` gets
+the prompts of this process's batch, already repeated `num_generations` times by TRL's
+`RepeatSampler` (G consecutive copies), and returns a dict with `prompt_ids`,
+`completion_ids` and `logprobs` (one list per prompt; logprobs may be None), optionally
+`env_mask` (1 on model tokens, 0 on environment tokens; used as the loss mask); every other
+key is copied into the batch's rows and reaches the reward functions as a keyword argument.
+The rollout function does not see the dataset's other columns, so each prompt is mapped
+back to its (env id, seed) through the rows it was built from (`salesenv.training.
+episode_rows` keeps only seeds whose prompt is unique). All G copies of a prompt replay the
+same seed, so they meet the same scenario and the same customer, and the group baseline
+compares like with like.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import salesenv
+from salesenv.customers.base import CustomerReply, CustomerRequest
+from salesenv.env import SalesEnv, StepResult
+from salesenv.policies import GenerateFn, process_sync, trainer_generate
+
+#: Messages of a prompt as OpenAI-style dicts (role, content).
+Messages = list[dict[str, str]]
+
+_MARK_A = "\x00salesenv-assistant\x00"
+_MARK_B = "\x00salesenv-user\x00"
+
+
+def prompt_key(messages: Sequence[Mapping[str, Any]]) -> str:
+    """A string that identifies a chat prompt by its roles and contents only."""
+    return json.dumps([[m["role"], m["content"]] for m in messages], ensure_ascii=False)
+
+
+class EnvPool:
+    """Unwrapped envs by env id, built on first use with shared parts and then reused.
+
+    Args:
+        customer: The customer backend shared by every env (default: each env's own).
+        scorer: The episode scorer (default: each env's own).
+        env_kwargs: Extra `salesenv.make` arguments (max_rounds, ...).
+        shaping: Optional `PotentialShaping` given to every env.
+    """
+
+    def __init__(
+        self,
+        customer: Any = None,
+        scorer: Any = None,
+        env_kwargs: Mapping[str, Any] | None = None,
+        shaping: Any = None,
+    ) -> None:
+        self.kwargs = dict(env_kwargs or {}, shaping=shaping)
+        if customer is not None:
+            self.kwargs["customer"] = customer
+        if scorer is not None:
+            self.kwargs["scorer"] = scorer
+        self._pool: dict[str, list[SalesEnv]] = {}
+
+    def envs(self, specs: Sequence[tuple[str, int]]) -> list[SalesEnv]:
+        """One env per (env id, seed) spec, distinct within the call, reused across calls."""
+        needed: dict[str, int] = {}
+        envs = []
+        for env_id, _ in specs:
+            pool = self._pool.setdefault(env_id, [])
+            index = needed.get(env_id, 0)
+            needed[env_id] = index + 1
+            if index == len(pool):
+                pool.append(salesenv.make(env_id, **self.kwargs).unwrapped)
+            envs.append(pool[index])
+        return envs
+
+    def __iter__(self) -> Iterator[SalesEnv]:
+        """Every env built so far."""
+        return (env for pool in self._pool.values() for env in pool)
+
+
+@dataclass(frozen=True)
+class ChatBridge:
+    """How a chat template joins turns, as text pieces around each customer reply.
+
+    After a salesperson turn the template writes `close` (for ChatML: "<|im_end|>\\n"); a
+    customer reply becomes `user_prefix + reply + user_suffix`, where the suffix ends
+    with the generation prompt of the next salesperson turn. Learned once per tokenizer by
+    rendering a conversation with marker strings.
+    """
+
+    close: str
+    user_prefix: str
+    user_suffix: str
+    eos_text: str
+
+    @classmethod
+    def from_tokenizer(cls, tokenizer: Any) -> ChatBridge:
+        """Reads the pieces off `tokenizer.apply_chat_template`.
+
+        Raises:
+            ValueError: If the template rewrites earlier turns when a turn is added (the
+                completion would then not be a continuation of the prompt).
+        """
+        head = [{"role": "system", "content": "S"}, {"role": "user", "content": "U"}]
+        with_turn = [*head, {"role": "assistant", "content": _MARK_A}]
+        one = tokenizer.apply_chat_template(with_turn, tokenize=False)
+        two = tokenizer.apply_chat_template(
+            [*with_turn, {"role": "user", "content": _MARK_B}],
+            tokenize=False,
+            add_generation_prompt=True,
+        )
+        if not two.startswith(one) or _MARK_A not in one or _MARK_B not in two:
+            raise ValueError(
+                "this chat template rewrites earlier turns when a turn is added; multi-turn "
+                "rollouts need a template whose rendering of a conversation extends its prefix"
+            )
+        close = one[one.rindex(_MARK_A) + len(_MARK_A) :]
+        prefix, suffix = two[len(one) :].split(_MARK_B)
+        return cls(close, prefix, suffix, tokenizer.eos_token or "")
+
+    def customer_text(self, reply: str, turn_ended: bool) -> str:
+        """The text between a salesperson turn's last token and the next turn's first.
+
+        Args:
+            reply: The customer's words.
+            turn_ended: Whether the salesperson's tokens already end with the EOS token
+                (then the part of `close` that the EOS token wrote is not repeated).
+        """
+        close = self.close
+        if turn_ended and self.eos_text and close.startswith(self.eos_text):
+            close = close[len(self.eos_text) :]
+        return close + self.user_prefix + reply + self.user_suffix
+
+
+@dataclass
+class Episode:
+    """One rollout being played: its tokens, mask and return so far (`messages`: the
+    whole chat once the episode is over)."""
+
+    env: SalesEnv
+    prompt_ids: list[int]
+    completion_ids: list[int]
+    env_mask: list[int]
+    logprobs: list[float]
+    budget_left: int
+    turn_ended: bool = True
+    reward: float = 0.0
+    score: float | None = None
+    turns: int = 0
+    done: bool = False
+    messages: list[dict[str, str]] | None = None
+
+
+class SalesRollout:
+    """TRL's `rollout_func` for salesenv: plays one conversation per prompt.
+
+    Salesperson turns of all running episodes are generated as one batch per round, and
+    their customer replies come from one batched `customer.respond` call. A turn is at
+    most `max_turn_tokens` tokens, and an episode's salesperson turns at most
+    `episode_token_budget` tokens together; the turn that exhausts the budget is stepped
+    with `last_turn=True`, so the customer gives its final decision and the episode ends
+    with the env's own score. The final customer reply is not appended (no turn follows
+    it).
+
+    Args:
+        rows: The dataset rows (`salesenv.training.episode_rows`, or a `datasets.Dataset`
+            with columns prompt, env_id and seed): each prompt's episode.
+        customer: The customer backend shared by every env (default: persona simulator).
+        scorer: The episode scorer (default: the env's).
+        env_kwargs: Extra `salesenv.make` arguments (max_rounds, ...).
+        max_turn_tokens: Token limit of one salesperson turn.
+        episode_token_budget: Token limit of all salesperson turns of an episode.
+        shaping: Optional `PotentialShaping`: the env adds it to each step's reward and the
+            rollout's reward is the episode return.
+        generate: The policy; default: the trainer's model (vLLM when `use_vllm`, else
+            transformers `generate`, sampling at the trainer's temperature).
+        tokenizer: Default: the trainer's processing class.
+
+    Returns (from `__call__`): `prompt_ids`, `completion_ids`, `logprobs`, `env_mask`, and
+    for the reward functions `env_reward` (the return), `env_score` (the final score) and
+    `env_turns` (salesperson turns played).
+    """
+
+    def __init__(
+        self,
+        rows: Iterable[Mapping[str, Any]],
+        *,
+        customer: Any = None,
+        scorer: Any = None,
+        env_kwargs: Mapping[str, Any] | None = None,
+        max_turn_tokens: int = 256,
+        episode_token_budget: int = 4096,
+        shaping: Any = None,
+        generate: GenerateFn | None = None,
+        tokenizer: Any = None,
+    ) -> None:
+        if max_turn_tokens < 1 or episode_token_budget < 1:
+            raise ValueError("max_turn_tokens and episode_token_budget must be >= 1")
+        self.episodes = {prompt_key(r["prompt"]): (r["env_id"], int(r["seed"])) for r in rows}
+        self.pool = EnvPool(customer, scorer, env_kwargs, shaping)
+        self.max_turn_tokens = max_turn_tokens
+        self.episode_token_budget = episode_token_budget
+        self.generate = generate
+        self.tokenizer = tokenizer
+
+    def __call__(self, prompts: Sequence[Messages], trainer: Any = None) -> dict[str, list]:
+        """Plays one episode per prompt (TRL's `rollout_func(prompts, trainer)`).
+
+        Raises:
+            KeyError: If a prompt is not one of the rows' prompts.
+        """
+        tokenizer = self.tokenizer or trainer.processing_class
+        generate = self.generate or trainer_generate(trainer, tokenizer)
+        specs = []
+        for prompt in prompts:
+            try:
+                specs.append(self.episodes[prompt_key(prompt)])
+            except KeyError:
+                raise KeyError(
+                    "a prompt that the rollout function was not built with: build "
+                    "SalesRollout from the same rows as the training dataset"
+                ) from None
+        episodes = play_episodes(
+            specs,
+            generate,
+            tokenizer,
+            envs=self.pool.envs(specs),
+            max_turn_tokens=self.max_turn_tokens,
+            episode_token_budget=self.episode_token_budget,
+            sync=process_sync(trainer),
+        )
+        no_logprobs = any(len(e.logprobs) != len(e.completion_ids) for e in episodes)
+        return {
+            "prompt_ids": [e.prompt_ids for e in episodes],
+            "completion_ids": [e.completion_ids for e in episodes],
+            "logprobs": None if no_logprobs else [e.logprobs for e in episodes],
+            "env_mask": [e.env_mask for e in episodes],
+            "env_reward": [e.reward for e in episodes],
+            "env_score": [e.score for e in episodes],
+            "env_turns": [e.turns for e in episodes],
+        }
+
+
+def play_episodes(
+    specs: Sequence[tuple[str, int]],
+    generate: GenerateFn,
+    tokenizer: Any,
+    *,
+    envs: Sequence[SalesEnv],
+    max_turn_tokens: int,
+    episode_token_budget: int,
+    sync: Callable[[bool], bool] | None = None,
+) -> list[Episode]:
+    """Plays the episodes `specs` (env id, seed) to the end with a token-level policy.
+
+    Args:
+        specs: (env id, seed) per episode.
+        generate: The policy (see `GenerateFn`); it gets one prompt per running episode.
+        tokenizer: Renders the chat and tokenizes customer replies.
+        envs: Unwrapped envs, one per episode (reset here with the episode's seed), e.g.
+            `EnvPool.envs(specs)`.
+        max_turn_tokens: Token limit of one salesperson turn.
+        episode_token_budget: Token limit of an episode's salesperson turns.
+        sync: For multi-process generation that needs every process in every call:
+            maps "this process has running episodes" to "any process has"; the loop then
+            calls `generate` (possibly with no prompts) until no process has one.
+
+    Returns:
+        The finished episodes, in the order of `specs`.
+    """
+    bridge = ChatBridge.from_tokenizer(tokenizer)
+    episodes = [
+        _start(env, seed, tokenizer, episode_token_budget)
+        for (_, seed), env in zip(specs, envs, strict=True)
+    ]
+    while True:
+        running = [e for e in episodes if not e.done]
+        if not (sync(bool(running)) if sync is not None else running):
+            break
+        limit = max([min(max_turn_tokens, e.budget_left) for e in running], default=1)
+        ids, logprobs = generate([e.prompt_ids + e.completion_ids for e in running], limit)
+        requests = [
+            _salesperson_turn(episode, turn_ids, turn_logprobs, max_turn_tokens, tokenizer)
+            for episode, turn_ids, turn_logprobs in zip(
+                running, ids, logprobs or [None] * len(running), strict=True
+            )
+        ]
+        for episode, reply in zip(running, _respond(running, requests), strict=True):
+            _customer_turn(episode, episode.env.finish_step(reply), bridge, tokenizer)
+    return episodes
+
+
+def _start(env: SalesEnv, seed: int, tokenizer: Any, budget: int) -> Episode:
+    """Resets `env` with `seed` and tokenizes its prompt."""
+    _, info = env.reset(seed=seed)
+    text = tokenizer.apply_chat_template(
+        info["messages"], tokenize=False, add_generation_prompt=True
+    )
+    prompt_ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    return Episode(env, prompt_ids, [], [], [], budget)
+
+
+def _salesperson_turn(
+    episode: Episode,
+    turn_ids: Sequence[int],
+    turn_logprobs: Sequence[float] | None,
+    max_turn_tokens: int,
+    tokenizer: Any,
+) -> CustomerRequest:
+    """Appends a generated turn to the episode and returns the env's customer request."""
+    turn_ids = list(turn_ids)[: min(max_turn_tokens, episode.budget_left)]
+    if turn_logprobs is not None and len(episode.logprobs) == len(episode.completion_ids):
+        episode.logprobs += [float(x) for x in list(turn_logprobs)[: len(turn_ids)]]
+    episode.completion_ids += turn_ids
+    episode.env_mask += [1] * len(turn_ids)
+    episode.budget_left -= len(turn_ids)
+    episode.turn_ended = bool(turn_ids) and turn_ids[-1] == tokenizer.eos_token_id
+    action = tokenizer.decode(turn_ids, skip_special_tokens=True).strip()
+    # A spent budget makes this the last turn: the customer decides and the env scores.
+    return episode.env.begin_step(action, last_turn=episode.budget_left <= 0)
+
+
+def _customer_turn(episode: Episode, step: StepResult, bridge: ChatBridge, tokenizer: Any) -> None:
+    """Adds the env's step to the episode: its reward, and the reply's tokens unless it ended."""
+    observation, reward, terminated, truncated, info = step
+    episode.reward += float(reward)
+    episode.turns += 1
+    if terminated or truncated:
+        episode.done = True
+        episode.score = float(info["score"]["final"])
+        episode.messages = info["messages"]
+        return
+    reply_ids = tokenizer(
+        bridge.customer_text(observation, episode.turn_ended), add_special_tokens=False
+    )["input_ids"]
+    if len(episode.logprobs) == len(episode.completion_ids):
+        episode.logprobs += [0.0] * len(reply_ids)
+    episode.completion_ids += reply_ids
+    episode.env_mask += [0] * len(reply_ids)
+
+
+def _respond(
+    running: Sequence[Episode], requests: Sequence[CustomerRequest]
+) -> list[CustomerReply]:
+    """The customers' replies: one batched `respond` call per distinct backend."""
+    replies: list[Any] = [None] * len(requests)
+    groups: dict[int, list[int]] = {}
+    for i, episode in enumerate(running):
+        groups.setdefault(id(episode.env.customer), []).append(i)
+    for indices in groups.values():
+        customer = running[indices[0]].env.customer
+        answers = customer.respond([requests[i] for i in indices])
+        for i, answer in zip(indices, answers, strict=True):
+            replies[i] = answer
+    return replies
+
+
+def env_reward(
+    completions: list, env_reward: list[float] | None = None, **kwargs: Any
+) -> list[float]:
+    """TRL reward function: the episode return that the rollout function computed.
+
+    Args:
+        completions: The decoded completions (unused: the env already scored them).
+        env_reward: The `env_reward` field of `SalesRollout`'s output, one per completion.
+        **kwargs: The other batch fields (ignored).
+
+    Raises:
+        ValueError: If the rollout did not return `env_reward` (a trainer without
+            `rollout_func=SalesRollout(...)`).
+    """
+    if env_reward is None:
+        raise ValueError(
+            "env_reward needs the rollouts of SalesRollout: pass rollout_func=SalesRollout(...)"
+        )
+    return [float(r) for r in env_reward]
