@@ -5,9 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+#: What a person types to leave the conversation (Ctrl-D does the same).
+QUIT_WORDS = ("/quit", "/exit")
+
+
+class LeftConversation(Exception):
+    """The person left the conversation (Ctrl-D or /quit) before it ended."""
+
 
 class HumanSalesAgent:
     """Shows the customer's lines and reads the salesperson's from the terminal.
+
+    An empty line is a silent turn; Ctrl-D (end of input) or `/quit` leaves the
+    conversation by raising `LeftConversation`.
 
     Args:
         read: Reads one line (default `input`); tests pass a scripted reader.
@@ -35,6 +45,9 @@ class HumanSalesAgent:
     def act(self, observation: str, info: dict[str, Any]) -> str:
         self.write(f"customer> {observation}")
         try:
-            return self.read("you> ")
+            line = self.read("you> ")
         except EOFError:
-            return ""
+            raise LeftConversation from None
+        if line.strip().lower() in QUIT_WORDS:
+            raise LeftConversation
+        return line

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from importlib import resources
 from typing import Any
 
+from salesenv import catalog
+
 
 class ConfigError(ValueError):
     """A config override names an unknown option or key, a value is invalid or missing."""
@@ -39,25 +41,66 @@ def compose_config(overrides: Sequence[str], config_name: str = "evaluate") -> A
         with initialize_config_dir(config_dir=conf_dir, version_base=None):
             cfg = compose(config_name, overrides=list(overrides))
         OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
-        return cfg
     except (HydraException, OmegaConfBaseException) as exc:
         message = str(exc).strip()
         if "Missing mandatory value" in message:
             key = message.split("full_key:")[-1].split()[0] if "full_key:" in message else ""
             message = f"{key} needs a value: add {key}=... to the command" if key else message
         raise ConfigError(f"configuration: {message}") from None
+    check_installed(cfg)
+    return cfg
+
+
+def check_installed(cfg: Any) -> None:
+    """Fails before anything is built if a component the config names lacks its extra.
+
+    Raises:
+        ConfigError: Naming the option and the `pip install` that provides it.
+    """
+    for node in _component_nodes(cfg):
+        component = catalog.by_target(node.get("_target_", ""))
+        if component is not None and component.missing:
+            missing = ", ".join(component.missing)
+            raise ConfigError(f"{component.needs_message} (missing: {missing})")
+
+
+def _component_nodes(cfg: Any) -> list[Any]:
+    nodes = [cfg.get(group) for group in ("customer", "scorer", "judge")]
+    nodes += list(cfg.get("agents", {}).values())
+    nodes += [n.get("backend") for n in list(nodes) if n is not None and "backend" in n]
+    return [n for n in nodes if n is not None and hasattr(n, "get")]
 
 
 def instantiate_scorer(cfg: Any, customer: Any) -> Any:
     """The `EpisodeScorer` a composed config names (`scoring`, `scorer`, `judge`).
 
     LLM graders with `backend: null` share the customer's model.
+
+    Raises:
+        ConfigError: If such a grader would share a customer that has no language model
+            (the persona simulator): refused before any episode runs.
     """
     import hydra
 
-    def grader(node: Any) -> Any:
+    def grader(group: str) -> Any:
+        node = cfg[group]
         if "backend" in node and node.backend is None:
+            if not hasattr(customer, "generate"):
+                raise ConfigError(_no_model_to_share(group, node, customer))
             return hydra.utils.instantiate(node, backend=customer)
         return hydra.utils.instantiate(node)
 
-    return hydra.utils.instantiate(cfg.scoring, intent=grader(cfg.scorer), judge=grader(cfg.judge))
+    return hydra.utils.instantiate(cfg.scoring, intent=grader("scorer"), judge=grader("judge"))
+
+
+def _no_model_to_share(group: str, node: Any, customer: Any) -> str:
+    component = catalog.by_target(node._target_)
+    option = f"{group}={component.option}" if component else group
+    kind = customer.describe().get("backend", type(customer).__name__)
+    return (
+        f"{option} asks the customer's model (its backend is null), but the {kind} customer "
+        f"has no language model. Use an LLM customer (customer=transformers, vllm or openai "
+        f"with customer.model=...), or give the {group} a model of its own: "
+        f"{group}.backend='{{_target_: salesenv.customers.openai_backend.OpenAIChat, "
+        "model: NAME}'"
+    )

@@ -14,6 +14,7 @@ from salesenv.agents import (
     ScriptedSalesAgent,
     product_facts,
 )
+from salesenv.agents.human import LeftConversation
 from salesenv.evaluation import run_episode, summarize
 
 DIFFICULTY_IDS = ("easy", "medium", "hard", "veryhard", "adversarial")
@@ -74,11 +75,22 @@ def test_human_agent_plays_through_the_terminal():
     assert record.decision is not None
 
 
-def test_human_agent_treats_end_of_input_as_silence():
+def test_human_agent_leaves_on_end_of_input_or_quit():
     def closed(prompt: str) -> str:
         raise EOFError
 
-    agent = HumanSalesAgent(read=closed, write=lambda line: None)
+    env = salesenv.make("SalesLLM-zh-hard")
+    with pytest.raises(LeftConversation):
+        run_episode(env, HumanSalesAgent(read=closed, write=lambda line: None), seed=0)
+    typed = iter(["您好", " /QUIT "])
+    agent = HumanSalesAgent(read=lambda prompt: next(typed), write=lambda line: None)
+    with pytest.raises(LeftConversation):
+        run_episode(env, agent, seed=0)
+
+
+def test_human_agent_sends_an_empty_line_as_silence():
+    typed = iter([""] * 30)
+    agent = HumanSalesAgent(read=lambda prompt: next(typed), write=lambda line: None)
     record = run_episode(salesenv.make("SalesLLM-zh-hard"), agent, seed=0)
     assert all(t["text"] == "" for t in record.transcript if t["role"] == "salesperson")
     assert record.decision == "brush_off"

@@ -21,7 +21,7 @@ import sys
 from collections.abc import Sequence
 
 import salesenv
-from salesenv.build import instantiate_scorer
+from salesenv.build import ConfigError, instantiate_scorer
 from salesenv.cli import eval as eval_command
 from salesenv.cli import listing, play, report, scenarios
 from salesenv.cli.common import UsageError, compose_config
@@ -46,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"\nsalesenv {args.command}: stopped.", file=sys.stderr)
         return 130
-    except UsageError as exc:
+    except (UsageError, ConfigError) as exc:  # a mistake in what was asked: exit 2
         print(f"salesenv {args.command}: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # known failures become one clear line, others re-raise
@@ -74,7 +74,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _is_user_facing(exc: Exception) -> bool:
     """Errors whose message already tells the user what to do: print it, no traceback."""
-    from salesenv.build import ConfigError
     from salesenv.customers.base import CustomerBackendError
     from salesenv.results import ResultsError, RunDirInUseError
     from salesenv.runner import EvalAbortedError
@@ -82,7 +81,6 @@ def _is_user_facing(exc: Exception) -> bool:
     return isinstance(
         exc,
         (
-            ConfigError,
             ResultsError,
             RunDirInUseError,
             EvalAbortedError,
