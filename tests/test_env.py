@@ -242,3 +242,38 @@ def test_render_ansi():
     text = env.render()
     assert text.splitlines()[0] == f"[customer] {obs}"
     assert "[salesperson] Hello there" in text
+
+
+def test_last_turn_makes_the_customer_decide_and_ends_the_episode_scored():
+    env = SalesEnv("en", "medium", max_rounds=10)
+    env.reset(seed=0)
+    request = env.begin_step("May I ask what matters most to you?")
+    assert not request.must_decide
+    _, _, terminated, truncated, _ = env.finish_step(env.customer.respond([request])[0])
+    assert not (terminated or truncated) and env.round == 1
+    request = env.begin_step("Shall we get you started?", last_turn=True)
+    assert request.must_decide
+    _, reward, terminated, truncated, info = env.finish_step(env.customer.respond([request])[0])
+    assert truncated and not terminated
+    assert info["decision"] is not None and reward == info["score"]["final"]
+    assert env.max_rounds == 10 and info["max_rounds"] == 10  # nothing rewritten
+    # step() takes it too, and a fresh env replaying the same words agrees.
+    again = SalesEnv("en", "medium", max_rounds=10)
+    again.reset(seed=0)
+    again.step("May I ask what matters most to you?")
+    *_, truncated, replay = again.step("Shall we get you started?", last_turn=True)
+    assert truncated and replay["score"] == info["score"]
+
+
+def test_dialogue_and_round_show_the_running_conversation():
+    env = SalesEnv("en", "easy")
+    obs, _ = env.reset(seed=2)
+    assert env.round == 0 and env.earlier_sessions == ()
+    assert [t.text for t in env.dialogue().turns] == [obs]
+    reply, *_ = env.step("Hello!")
+    dialogue = env.dialogue()
+    assert env.round == 1 and dialogue.scenario is env.scenario and dialogue.decision is None
+    assert [(t.role, t.text) for t in dialogue.turns[1:]] == [
+        ("salesperson", "Hello!"),
+        ("customer", reply),
+    ]

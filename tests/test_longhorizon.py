@@ -230,3 +230,16 @@ def test_bad_arguments():
     env.reset(seed=0)
     *_, terminated, _, info = env.step("hello")
     assert terminated and info["sessions"] == 1
+
+
+def test_last_turn_ends_the_episode_even_on_a_clear_no():
+    customer = ScriptedCustomer([Decision.NO, Decision.NO])
+    env = salesenv.make("SalesLLM-en-hard-longhorizon", customer=customer, max_rounds=5)
+    env.reset(seed=3)
+    *_, info = env.step("Would you like it?")
+    assert info["session_ended"] and info["session"] == 2 and env.unwrapped.session == 2
+    _, reward, terminated, truncated, info = env.unwrapped.step("Last chance?", last_turn=True)
+    assert customer.requests[-1].must_decide
+    assert truncated and not terminated and "session_ended" not in info
+    assert info["sessions"] == 2 and info["session_decisions"] == ["no", "no"]
+    assert reward == info["score"]["final"] and len(env.unwrapped.sessions) == 1

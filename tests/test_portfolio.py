@@ -14,9 +14,10 @@ from gymnasium.utils.env_checker import check_env
 import salesenv
 from salesenv.agents import PassiveSalesAgent, RandomSalesAgent, ScriptedSalesAgent
 from salesenv.cues import lexicon
+from salesenv.dialogue import Decision, Dialogue
 from salesenv.evaluation import run_episode
 from salesenv.portfolio_env import PortfolioSalesEnv
-from salesenv.rewards.portfolio_score import PortfolioProfile
+from salesenv.rewards.portfolio_score import PortfolioProfile, PortfolioScorer
 from salesenv.scenarios import ScenarioSampler
 from salesenv.scenarios.portfolio_scenarios import (
     FIT_THRESHOLD,
@@ -192,6 +193,27 @@ def test_final_score_is_the_documented_formula():
     assert score["final"] == pytest.approx(0.7 * parts["blended"] + 0.3 * points)
     assert parts["blended"] == pytest.approx(0.5 * score["intent"] + 0.5 * score["judge"])
     assert (parts["profile"], parts["version"], parts["beta"]) == ("portfolio", "1", 0.3)
+
+
+def test_the_portfolio_scorer_gives_the_env_its_score():
+    env = salesenv.make("SalesLLM-en-easy-portfolio")
+    obs, info = env.reset(seed=1)
+    agent = ScriptedSalesAgent()
+    agent.reset(info)
+    done = False
+    while not done:
+        obs, reward, terminated, truncated, info = env.step(agent.act(obs, info))
+        done = terminated or truncated
+    unwrapped = env.unwrapped
+    assert isinstance(unwrapped.scorer, PortfolioScorer)
+    dialogue = unwrapped.dialogue(Decision(info["decision"]) if info["decision"] else None)
+    [again] = PortfolioScorer(profile=unwrapped.portfolio_profile).score_batch([dialogue])
+    assert again.as_dict() == info["score"] and reward == again.final == info["score"]["final"]
+    assert again.blended.final == info["score"]["portfolio"]["blended"]
+    assert info["bought"] == info["score"]["portfolio"]["bought"]
+    with pytest.raises(TypeError, match="PortfolioScenario"):
+        plain = ScenarioSampler("en", "easy").sample(np.random.default_rng(0))
+        PortfolioScorer().score_batch([Dialogue(plain, dialogue.turns)])
 
 
 def test_portfolio_profile_numbers():
