@@ -1,10 +1,8 @@
 """Hydra structured configs: the schema of every config group, derived where it can be.
 
 The schema of a component option (`customer=vllm`, `scorer=embedded`, `agent=llm`, ...) is
-derived from its class's constructor (`schema_of`): every parameter with a default that a
-config can hold becomes a typed field with that default, parameters without a default are
-mandatory (`???`), and a `_target_` names the class. So each default lives once, in the
-constructor; the catalog (`salesenv.catalog`) lists the options. `register_configs` stores
+derived from its class's constructor (`salesenv.schemas.schema_of`), so each default lives
+once, in the constructor; the catalog (`salesenv.catalog`) lists the options. `register_configs` stores
 them in Hydra's ConfigStore: `schema/<group>/<option>` always, and the option itself when
 no YAML file in `conf/<group>/` refines it (the YAML files hold only deliberate overrides
 and extend their schema through their defaults list). Importing this module registers
@@ -28,24 +26,17 @@ Groups (see `conf/`): `env`, `customer`, `scorer` (intent scorers), `judge`, `ag
 
 from __future__ import annotations
 
-import dataclasses
-import inspect
-import sys
-import types
-import typing
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from functools import cache
 from importlib import resources
-from typing import Any, Optional, Union
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
-from hydra.utils import get_class
 from omegaconf import MISSING
 
 from salesenv import catalog
 from salesenv.ids import ENV_DIFFICULTIES, LANGUAGES, VARIANTS, EnvId, id_spelling, parse_difficulty
+from salesenv.schemas import constructor_default, schema_of
 
 #: The languages an evaluation covers; `both` evaluates zh and en in one run.
 Language = Enum("Language", {**{lang: lang for lang in LANGUAGES}, "both": "both"})
@@ -63,114 +54,6 @@ class VLLMMode(Enum):
 
     colocate = "colocate"
     server = "server"
-
-
-# --- schemas derived from constructors -------------------------------------------------
-
-_SCALARS = (int, float, bool, str)
-
-
-def schema_of(target: str, exclude: Sequence[str] = ()) -> type:
-    """A structured-config dataclass for `target`'s constructor (hydra-zen's `builds` with
-    `populate_full_signature=True`, in small).
-
-    Args:
-        target: Import path of a class ("salesenv.customers.vllm_backend.VLLMChat").
-        exclude: Parameters to leave out (objects the entry point passes itself).
-
-    Returns:
-        A dataclass named after the class, with `_target_` and one field per parameter:
-        typed when the annotation is a scalar, an Enum, a list, a dict, an optional of
-        those or a dataclass (nested, with its own `_target_`), else `Any`. Parameters
-        whose default is not a config value (a function, an object) are left out.
-    """
-    return _schema_of(target, tuple(exclude))
-
-
-@cache
-def _schema_of(target: str, exclude: tuple[str, ...]) -> type:
-    cls = get_class(target)
-    hints = _hints(cls)
-    fields: list[tuple[str, Any, Any]] = [("_target_", str, field(default=target))]
-    for name, param in inspect.signature(cls).parameters.items():
-        if name in exclude or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            continue
-        spec = _field(hints.get(name, Any), param.default)
-        if spec is not None:
-            fields.append((name, *spec))
-    return dataclasses.make_dataclass(cls.__name__, fields)
-
-
-def _field(annotation: Any, default: Any) -> tuple[Any, Any] | None:
-    """(type, dataclasses.field) of one parameter, or None if a config cannot hold it."""
-    nested = _dataclass_in(annotation)
-    if nested is not None and (default is None or dataclasses.is_dataclass(default)):
-        # None means "the defaults" for a settings dataclass (e.g. `sampling=None`): the
-        # schema spells them out, so that `customer.sampling.temperature=...` works.
-        schema = schema_of(f"{nested.__module__}.{nested.__qualname__}")
-        values = {} if default is None else dataclasses.asdict(default)
-        return schema, field(default_factory=lambda: schema(**values))
-    kind = _config_type(annotation)
-    if default is inspect.Parameter.empty:
-        return kind, field(default=MISSING)
-    if isinstance(default, tuple):
-        default = list(default)
-    if isinstance(default, list | dict):
-        return kind, field(default_factory=lambda: typing.cast(Any, default).copy())
-    if default is None or isinstance(default, (*_SCALARS, Enum)):
-        return kind, field(default=default)
-    return None
-
-
-def _config_type(annotation: Any) -> Any:
-    """The closest type OmegaConf can check, or Any."""
-    if annotation in _SCALARS or (isinstance(annotation, type) and issubclass(annotation, Enum)):
-        return annotation
-    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
-    if origin in (Union, types.UnionType):
-        inner = [a for a in args if a is not type(None)]
-        if len(inner) == 1 and (kind := _config_type(inner[0])) is not Any:
-            return Optional[kind]  # noqa: UP045 - OmegaConf reads typing.Optional
-        return Any
-    if origin in (list, tuple, Sequence) and args and args[0] in _SCALARS:
-        return list[args[0]]
-    if origin in (dict, Mapping):
-        return dict[str, Any]
-    return Any
-
-
-def _dataclass_in(annotation: Any) -> type | None:
-    """The settings dataclass an annotation names, alone or as `X | None`, or None."""
-    inner = [a for a in typing.get_args(annotation) if a is not type(None)] or [annotation]
-    kind = inner[0] if len(inner) == 1 else None
-    return kind if isinstance(kind, type) and dataclasses.is_dataclass(kind) else None
-
-
-def _hints(cls: type) -> dict[str, Any]:
-    """The constructor's resolved annotations; one that names an import made only for type
-    checkers becomes Any."""
-    init = cls if dataclasses.is_dataclass(cls) else cls.__init__
-    namespace = vars(sys.modules[cls.__module__])
-    annotations = typing.get_type_hints(init) if dataclasses.is_dataclass(cls) else {}
-    for name, annotation in getattr(init, "__annotations__", {}).items():
-        if name not in annotations:
-            annotations[name] = _resolve(annotation, namespace)
-    return annotations
-
-
-def _resolve(annotation: Any, namespace: dict[str, Any]) -> Any:
-    def probe() -> None: ...
-
-    probe.__annotations__ = {"value": annotation}
-    try:
-        return typing.get_type_hints(probe, namespace)["value"]
-    except (NameError, AttributeError, TypeError):
-        return Any
-
-
-def constructor_default(target: str, parameter: str) -> Any:
-    """The default of one constructor parameter (to give hand-written schemas the same)."""
-    return inspect.signature(get_class(target)).parameters[parameter].default
 
 
 # --- env ---------------------------------------------------------------------------------

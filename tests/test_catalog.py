@@ -18,9 +18,10 @@ import salesenv
 from salesenv import catalog
 from salesenv.build import ConfigError, compose_config
 from salesenv.cli import main
-from salesenv.config import EnvConf, LongHorizonEnvConf, component_schema, schema_of
+from salesenv.config import EnvConf, LongHorizonEnvConf, component_schema
 from salesenv.customers.base import CustomerLM, CustomerReply, CustomerRequest
 from salesenv.ids import EnvId, UnknownIdError, parse_difficulty
+from salesenv.schemas import schema_of
 
 
 def run_cli(capsys, *argv) -> tuple[int, str, str]:
