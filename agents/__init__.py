@@ -1,6 +1,8 @@
-"""Sales agents (`salesenv.agents`): the interface and baseline salespeople."""
+"""Agents (`salesenv.agents`): the sales-agent interface, baseline salespeople and a
+customer policy for the two-agent env."""
 
 from salesenv.agents.base import BatchSalesAgent, SalesAgent, product_facts
+from salesenv.agents.customer_policy import PersonaCustomerPolicy
 from salesenv.agents.human import HumanSalesAgent
 from salesenv.agents.llm import LLMSalesAgent
 from salesenv.agents.passive import PassiveSalesAgent
@@ -12,6 +14,7 @@ __all__ = [
     "HumanSalesAgent",
     "LLMSalesAgent",
     "PassiveSalesAgent",
+    "PersonaCustomerPolicy",
     "RandomSalesAgent",
     "SalesAgent",
     "ScriptedSalesAgent",

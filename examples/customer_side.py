@@ -23,16 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from salesenv.agents import ScriptedSalesAgent
+from salesenv.agents import PersonaCustomerPolicy, ScriptedSalesAgent
+from salesenv.dialogue import with_decision
 from salesenv.evaluation import format_table
-from salesenv.multiagent import (
-    CUSTOMER,
-    SELLER,
-    PersonaCustomerPolicy,
-    SalesParallelEnv,
-    parallel_env,
-    with_decision,
-)
+from salesenv.multiagent import CUSTOMER, SELLER, SalesParallelEnv, parallel_env
 
 _BUY = {"zh": "好的，就这个吧，我买了。", "en": "Sounds good, I'll take it."}
 _PHRASES = {

@@ -13,6 +13,7 @@ from salesenv.rewards.intent import (
 )
 from salesenv.rewards.judge import Judge, JudgeResult, RubricJudge, RubricWeights
 from salesenv.rewards.llm_graders import LLMIntentScorer, LLMJudge
+from salesenv.rewards.persona_fidelity import FidelityResult, PersonaFidelity
 from salesenv.rewards.shaping import PotentialShaping, intent_potential
 from salesenv.rewards.text_intent import E5Encoder, EmbeddedIntentScorer, IntentHead
 
@@ -26,6 +27,7 @@ __all__ = [
     "FaithfulnessChecker",
     "FaithfulnessHit",
     "FaithfulnessResult",
+    "FidelityResult",
     "HFIntentScorer",
     "IntentHead",
     "IntentResult",
@@ -35,6 +37,7 @@ __all__ = [
     "LLMIntentScorer",
     "LLMJudge",
     "OracleIntentScorer",
+    "PersonaFidelity",
     "PotentialShaping",
     "RubricJudge",
     "RubricWeights",

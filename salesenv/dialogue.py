@@ -1,4 +1,5 @@
-"""Conversation data types shared by every part of salesenv: turns, decisions, dialogues."""
+"""Conversation data types shared by every part of salesenv: turns, decisions, dialogues,
+and the tag a customer writes to state its decision."""
 
 from __future__ import annotations
 
@@ -61,3 +62,30 @@ class Dialogue:
     scenario: Scenario
     turns: tuple[Turn, ...]
     decision: Decision | None = None
+
+
+#: How a customer agent writes its decision at the end of an utterance.
+DECISION_TAG_FORMAT = "[DECISION: buy|maybe|no|brush_off|hostile]"
+
+
+def decision_tag(decision: Decision | str) -> str:
+    """The tag a customer agent appends to its utterance to end the conversation.
+
+    Args:
+        decision: A `Decision` or its value ("buy", "maybe", "no", "brush_off", "hostile").
+
+    Raises:
+        ValueError: If `decision` is not one of those values.
+    """
+    try:
+        value = Decision(decision).value
+    except ValueError:
+        raise ValueError(
+            f"unknown decision {decision!r}; use one of {[d.value for d in Decision]}"
+        ) from None
+    return f"[DECISION: {value}]"
+
+
+def with_decision(text: str, decision: Decision | str | None) -> str:
+    """`text` followed by the decision's tag (just `text` when `decision` is None)."""
+    return text if decision is None else f"{text} {decision_tag(decision)}".strip()

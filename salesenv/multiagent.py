@@ -37,7 +37,8 @@ Neither agent's info holds the other side's private script.
 Decisions. The customer ends the conversation by putting a decision tag in its utterance,
 `[DECISION: buy|maybe|no|brush_off|hostile]`, read with the parser the LLM customers use
 (`salesenv.customers.chat.parse_decision`) and removed from the text. Only the tag ends
-it: explicit wording without a tag does not. `decision_tag` builds the tag.
+it: explicit wording without a tag does not. `salesenv.dialogue.decision_tag` builds the
+tag.
 
 End. The episode terminates when the customer decides and is truncated after its reply
 to the `max_rounds`-th seller turn (then `must_decide` was True for that reply; a reply
@@ -47,7 +48,8 @@ Rewards (0 before the end; at the end):
 
 - seller: the `EpisodeScorer` blended score of the dialogue, 0-10 (`infos["seller"]["score"]`),
   the same number `SalesEnv` gives.
-- customer: persona fidelity, 0-10 (`infos["customer"]["fidelity"]`, see `PersonaFidelity`):
+- customer: persona fidelity, 0-10 (`infos["customer"]["fidelity"]`, see
+  `salesenv.rewards.PersonaFidelity`):
   `clip(10 * alignment - 2 * role_inverted_turns - 2 * wrong_language_turns, 0, 10)`, where
   alignment compares the customer's decision with the decision the persona simulator
   reaches on the same seller turns and seed: `1 - |rank(decision) - rank(reference)| / 4`
@@ -61,14 +63,13 @@ The simulator as the customer. When the customer's action on its turn is None (o
 missing from the actions dict), or the env is built with `simulate_customer=True`, the
 env's customer backend (the persona simulator by default) says the customer's turn. This
 trains a seller through the two-agent API; the fidelity reward still scores the turn.
-`PersonaCustomerPolicy` plays the same simulator through the customer's action instead
-(an oracle: it reads the env's scenario; it scores fidelity 10).
+`salesenv.agents.PersonaCustomerPolicy` plays the same simulator through the customer's
+action instead (an oracle: it reads the env's scenario; it scores fidelity 10).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -79,19 +80,41 @@ from pettingzoo.utils.conversions import parallel_to_aec
 from salesenv.cues import in_language
 from salesenv.customers.base import CustomerLM, CustomerReply, CustomerRequest
 from salesenv.customers.chat import customer_messages, is_role_inversion, parse_decision
-from salesenv.customers.persona import PersonaCustomer
-from salesenv.dialogue import Decision, Dialogue, Turn
+from salesenv.dialogue import (
+    DECISION_TAG_FORMAT,
+    Dialogue,
+    Turn,
+    decision_tag,
+    with_decision,
+)
 from salesenv.env import MAX_ACTION_CHARS, MAX_OBSERVATION_CHARS, MAX_ROUNDS, SalesEnv
 from salesenv.rewards import EpisodeScorer
+from salesenv.rewards.persona_fidelity import LADDER, FidelityResult, PersonaFidelity
 from salesenv.scenarios.scenario import Scenario
 from salesenv.spaces import UnicodeText
 
 SELLER = "seller"
 CUSTOMER = "customer"
 AGENTS = (SELLER, CUSTOMER)
-#: Intent ladder from most to least positive: A buy, B maybe, C no, X brush_off, F hostile.
-LADDER = (Decision.BUY, Decision.MAYBE, Decision.NO, Decision.BRUSH_OFF, Decision.HOSTILE)
-DECISION_TAG_FORMAT = "[DECISION: buy|maybe|no|brush_off|hostile]"
+
+# Names that lived here before the reward moved to `salesenv.rewards`, the tag helpers to
+# `salesenv.dialogue` and the policy to `salesenv.agents`; still importable from here
+# (`PersonaCustomerPolicy` through `__getattr__`, below).
+__all__ = [
+    "AGENTS",
+    "CUSTOMER",
+    "DECISION_TAG_FORMAT",
+    "LADDER",
+    "SELLER",
+    "FidelityResult",
+    "PersonaFidelity",
+    "SalesParallelEnv",
+    "Utterance",
+    "decision_tag",
+    "env",
+    "parallel_env",
+    "with_decision",
+]
 
 
 class Utterance(str):
@@ -104,168 +127,6 @@ class Utterance(str):
 
     __slots__ = ()
     dtype: ClassVar[np.dtype] = np.dtype(str)
-
-
-def decision_tag(decision: Decision | str) -> str:
-    """The tag a customer agent appends to its utterance to end the conversation.
-
-    Args:
-        decision: A `Decision` or its value ("buy", "maybe", "no", "brush_off", "hostile").
-
-    Raises:
-        ValueError: If `decision` is not one of those values.
-    """
-    try:
-        value = Decision(decision).value
-    except ValueError:
-        raise ValueError(
-            f"unknown decision {decision!r}; use one of {[d.value for d in Decision]}"
-        ) from None
-    return f"[DECISION: {value}]"
-
-
-def with_decision(text: str, decision: Decision | str | None) -> str:
-    """`text` followed by the decision's tag (just `text` when `decision` is None)."""
-    return text if decision is None else f"{text} {decision_tag(decision)}".strip()
-
-
-# -- the customer's reward --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FidelityResult:
-    """How faithfully a customer played its persona in one dialogue.
-
-    Attributes:
-        reward: The fidelity reward, 0-10.
-        alignment: Decision alignment, 0-1 (1: the persona's intent level).
-        decision: The customer's decision value, or None if it never decided.
-        reference_decision: What the persona simulator decides on the same seller turns.
-        customer_turns: Customer turns scored (the trigger sentence is not one).
-        role_inversions: Customer turns that act as the seller.
-        wrong_language: Customer turns not in the scenario's language.
-    """
-
-    reward: float
-    alignment: float
-    decision: str | None
-    reference_decision: str
-    customer_turns: int
-    role_inversions: int
-    wrong_language: int
-
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return asdict(self)
-
-
-class PersonaFidelity:
-    """The customer agent's reward: decision alignment with the persona, minus penalties.
-
-    The reference decision replays the dialogue's seller turns, one at a time, through a
-    fresh persona simulator with the episode's seed (it is deterministic, so this is
-    exactly what the simulator would have done): its first decision, or, if it has not
-    decided by the seller turn the customer ended on, its forced decision there
-    (`must_decide`). Then
-
-        reward = clip(10 * alignment - role_inversion_penalty * inverted_turns
-                      - wrong_language_penalty * wrong_language_turns, 0, 10)
-        alignment = 1 - |rank(decision) - rank(reference)| / 4   (ladder A > B > C > X > F)
-
-    and `undecided_alignment` when the customer never decided.
-
-    Args:
-        role_inversion_penalty: Points per role-inverted customer turn.
-        wrong_language_penalty: Points per customer turn not in the scenario's language.
-        undecided_alignment: Alignment of a customer that never decided (0-1).
-    """
-
-    name = "persona-fidelity"
-    version = "1"
-
-    def __init__(
-        self,
-        role_inversion_penalty: float = 2.0,
-        wrong_language_penalty: float = 2.0,
-        undecided_alignment: float = 0.0,
-    ) -> None:
-        if role_inversion_penalty < 0 or wrong_language_penalty < 0:
-            raise ValueError(
-                "penalties must be >= 0, got "
-                f"role_inversion_penalty={role_inversion_penalty}, "
-                f"wrong_language_penalty={wrong_language_penalty}"
-            )
-        if not 0.0 <= undecided_alignment <= 1.0:
-            raise ValueError(f"undecided_alignment must lie in [0, 1], got {undecided_alignment}")
-        self.role_inversion_penalty = role_inversion_penalty
-        self.wrong_language_penalty = wrong_language_penalty
-        self.undecided_alignment = undecided_alignment
-        self._persona = PersonaCustomer()
-
-    def reference_decision(self, dialogue: Dialogue, seed: int) -> Decision:
-        """The persona simulator's decision on the dialogue's seller turns and `seed`.
-
-        Raises:
-            ValueError: If the dialogue has no seller turn.
-        """
-        turns = dialogue.turns
-        ends = [i + 1 for i, t in enumerate(turns) if t.role == "salesperson"]
-        if not ends:
-            raise ValueError("the dialogue has no seller turn: nothing to compare with the persona")
-        conversation_id = f"fidelity:{dialogue.scenario.id}:{seed}"
-        try:
-            for k, end in enumerate(ends, start=1):
-                request = CustomerRequest(
-                    conversation_id=conversation_id,
-                    scenario=dialogue.scenario,
-                    turns=turns[:end],
-                    seed=seed,
-                    must_decide=k == len(ends),
-                )
-                decision = self._persona.respond([request])[0].decision
-                if decision is not None:
-                    return decision
-        finally:
-            self._persona.release(conversation_id)
-        raise AssertionError(
-            "the persona simulator always decides when it must"
-        )  # pragma: no cover
-
-    def score(self, dialogue: Dialogue, seed: int) -> FidelityResult:
-        """Scores the customer side of one finished dialogue played with `seed`."""
-        reference = self.reference_decision(dialogue, seed)
-        decision = dialogue.decision
-        if decision is None:
-            alignment = self.undecided_alignment
-        else:
-            distance = abs(LADDER.index(decision) - LADDER.index(reference))
-            alignment = 1.0 - distance / (len(LADDER) - 1)
-        language = dialogue.scenario.language
-        said = [t.text for t in dialogue.turns[1:] if t.role == "customer"]
-        inverted = sum(is_role_inversion(text) for text in said)
-        wrong = sum(not in_language(text, language) for text in said)
-        reward = (
-            10.0 * alignment
-            - self.role_inversion_penalty * inverted
-            - self.wrong_language_penalty * wrong
-        )
-        return FidelityResult(
-            reward=float(min(10.0, max(0.0, reward))),
-            alignment=alignment,
-            decision=decision.value if decision else None,
-            reference_decision=reference.value,
-            customer_turns=len(said),
-            role_inversions=inverted,
-            wrong_language=wrong,
-        )
-
-    def score_batch(
-        self, dialogues: Sequence[Dialogue], seeds: Sequence[int]
-    ) -> list[FidelityResult]:
-        """One result per (dialogue, seed), in order."""
-        if len(dialogues) != len(seeds):
-            raise ValueError(f"got {len(dialogues)} dialogues but {len(seeds)} seeds")
-        return [self.score(d, s) for d, s in zip(dialogues, seeds, strict=True)]
 
 
 # -- the env ----------------------------------------------------------------------------------
@@ -571,34 +432,10 @@ def env(**kwargs: Any) -> AECEnv:
     return parallel_to_aec(parallel_env(**kwargs))
 
 
-# -- a customer policy ------------------------------------------------------------------------
+def __getattr__(name: str) -> Any:
+    # The policy is an agent (a layer above this env): imported on first use, not here.
+    if name == "PersonaCustomerPolicy":
+        from salesenv.agents.customer_policy import PersonaCustomerPolicy
 
-
-class PersonaCustomerPolicy:
-    """The persona simulator played through the customer agent's action (an oracle).
-
-    On the customer's turn it answers the env's `pending_request` with a `PersonaCustomer`
-    and returns the reply with its decision tag: the customer a fidelity-10 agent would be.
-    It reads the env's scenario, so it is a reference policy, not a fair agent.
-
-    Args:
-        env: The env whose customer it plays (the Parallel env, or the AEC form).
-    """
-
-    name = "persona"
-
-    def __init__(self, env: SalesParallelEnv | AECEnv) -> None:
-        self.env = env.unwrapped
-        if not isinstance(self.env, SalesParallelEnv):
-            raise TypeError(
-                f"PersonaCustomerPolicy needs a SalesParallelEnv (or its AEC form), got {type(env).__name__}"
-            )
-        self._persona = PersonaCustomer()
-
-    def act(self, observation: str, info: dict[str, Any]) -> str | None:
-        """The customer's utterance (with its tag when it decides); None when off-turn."""
-        request = self.env.pending_request
-        if not info.get("to_act") or request is None:
-            return None
-        reply = self._persona.respond([request])[0]
-        return with_decision(reply.text, reply.decision)
+        return PersonaCustomerPolicy
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

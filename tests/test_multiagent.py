@@ -12,20 +12,17 @@ import gymnasium as gym
 import pytest
 from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test, seed_test
 
-from salesenv.agents import ScriptedSalesAgent
-from salesenv.dialogue import Decision, Dialogue
-from salesenv.multiagent import (
-    CUSTOMER,
-    SELLER,
-    PersonaCustomerPolicy,
-    PersonaFidelity,
-    SalesParallelEnv,
+from salesenv.agents import PersonaCustomerPolicy, ScriptedSalesAgent
+from salesenv.dialogue import (
+    DECISION_TAG_FORMAT,
+    Decision,
+    Dialogue,
     decision_tag,
-    env,
-    parallel_env,
     with_decision,
 )
-from salesenv.rewards import EpisodeScorer
+from salesenv.multiagent import CUSTOMER, SELLER, SalesParallelEnv, env, parallel_env
+from salesenv.rewards import EpisodeScorer, PersonaFidelity
+from tests.import_probe import assert_stays_light
 
 from .test_env import CANARIES, _canary_scenario
 
@@ -301,3 +298,30 @@ def test_customer_side_example_prints_the_table(tmp_path):
     assert policies == {"persona", "always-buy", "random-phrase"}
     persona = next(row for row in rows if row.startswith("| persona"))
     assert "10.00" in persona
+
+
+def test_moved_names_stay_importable_from_multiagent():
+    import salesenv.agents
+    import salesenv.dialogue
+    import salesenv.multiagent as multiagent
+    import salesenv.rewards
+
+    assert multiagent.PersonaCustomerPolicy is salesenv.agents.PersonaCustomerPolicy
+    assert multiagent.PersonaFidelity is salesenv.rewards.PersonaFidelity
+    assert multiagent.FidelityResult is salesenv.rewards.FidelityResult
+    assert multiagent.decision_tag is salesenv.dialogue.decision_tag
+    assert multiagent.with_decision is salesenv.dialogue.with_decision
+    with pytest.raises(AttributeError, match="no attribute"):
+        multiagent.NoSuchName  # noqa: B018
+
+
+def test_decision_tag_format_names_every_decision():
+    for decision in Decision:
+        assert decision.value in DECISION_TAG_FORMAT
+        assert decision_tag(decision) == decision_tag(decision.value)
+    assert with_decision("ok", None) == "ok"
+    assert with_decision("ok", "buy") == "ok [DECISION: buy]"
+
+
+def test_importing_the_agents_leaves_pettingzoo_unloaded():
+    assert_stays_light("import salesenv.agents", ["pettingzoo"])
