@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from salesenv.customers.model_path import check_model_path
 from salesenv.dialogue import Dialogue
 from salesenv.rewards.intent import INTENT_LEVELS, INTENT_POINTS, IntentResult
 from salesenv.rewards.transcript import flatten
@@ -26,6 +27,8 @@ class HFIntentScorer:
         batch_size: Dialogues per forward pass.
 
     Raises:
+        ModelNotFoundError: If a checkpoint is neither a folder nor a hub id (checked before
+            transformers is imported).
         ImportError: If torch or transformers is missing.
         ValueError: If a checkpoint's number of classes does not match `labels`.
     """
@@ -41,12 +44,16 @@ class HFIntentScorer:
         device: str = "cpu",
         batch_size: int = 32,
     ) -> None:
+        if isinstance(checkpoints, str):
+            checkpoints = {"zh": checkpoints, "en": checkpoints}
+        for path in checkpoints.values():
+            check_model_path(
+                path, "hf intent scorer", "a sequence-classification checkpoint and its tokenizer"
+            )
         try:
             from transformers import AutoModelForSequenceClassification, AutoTokenizer
         except ImportError as exc:
             raise ImportError("the hf intent scorer needs `pip install salesenv[hf]`") from exc
-        if isinstance(checkpoints, str):
-            checkpoints = {"zh": checkpoints, "en": checkpoints}
         unknown = set(labels) - set(INTENT_LEVELS)
         if unknown:
             raise ValueError(f"labels must be intent levels {INTENT_LEVELS}, got {sorted(unknown)}")

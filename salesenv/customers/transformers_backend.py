@@ -8,6 +8,7 @@ from typing import Any
 
 from salesenv.customers.base import CustomerBackendError
 from salesenv.customers.chat import ChatBackend, Message, SamplingConfig
+from salesenv.customers.model_path import check_model_path
 
 
 def _require_torch() -> Any:
@@ -41,6 +42,8 @@ class TransformersChat(ChatBackend):
         sampling: Sampling parameters and reply limits.
 
     Raises:
+        ModelNotFoundError: If `model` is neither a folder, a `.gguf` file nor a hub id
+            (checked before transformers is imported).
         CustomerBackendError: If the model or tokenizer cannot be loaded; the message names
             the path and what to check.
     """
@@ -59,6 +62,9 @@ class TransformersChat(ChatBackend):
         sampling: SamplingConfig | None = None,
     ) -> None:
         super().__init__(sampling)
+        check_model_path(
+            model, "transformers backend", "config.json and weights", gguf=gguf_file is None
+        )
         torch = _require_torch()
         from transformers import AutoModelForCausalLM, AutoTokenizer
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from salesenv.customers.base import CustomerBackendError
 from salesenv.customers.chat import ChatBackend, Message, SamplingConfig
+from salesenv.customers.model_path import check_model_path
 
 CPU_MAX_NUM_SEQS = 16
 
@@ -20,7 +21,8 @@ class VLLMChat(ChatBackend):
     """A customer played by a model served in-process by `vllm.LLM`.
 
     Args:
-        model: A local model directory (or a hub id where a hub is reachable).
+        model: A local model directory or `.gguf` file (or a hub id where a hub is
+            reachable).
         tokenizer: Tokenizer location, if not the model's.
         dtype: "auto", "float32", "bfloat16", ...
         max_model_len: Context length to reserve KV cache for.
@@ -31,6 +33,8 @@ class VLLMChat(ChatBackend):
         **engine_kwargs: Passed to `vllm.LLM` (tensor_parallel_size, enforce_eager, ...).
 
     Raises:
+        ModelNotFoundError: If `model` is neither a folder, a `.gguf` file nor a hub id
+            (checked before vLLM is imported).
         ImportError: If vLLM is not installed.
         CustomerBackendError: If the engine cannot start; the message names the model.
     """
@@ -49,6 +53,7 @@ class VLLMChat(ChatBackend):
         **engine_kwargs: Any,
     ) -> None:
         super().__init__(sampling)
+        check_model_path(model, "vllm backend", "config.json and weights", gguf=True)
         try:
             from vllm import LLM
         except ImportError as exc:
