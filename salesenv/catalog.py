@@ -134,8 +134,12 @@ def add(component: Component) -> None:
     """Adds a row at run time and registers its config (`salesenv.config`).
 
     Raises:
-        ValueError: If the group already has an option of that name.
+        ValueError: If the group already has an option of that name, or the row is an env
+            variant (its ids are registered with Gymnasium when salesenv is imported: add
+            the row to `COMPONENTS` in this file instead).
     """
+    if component.group == "env":
+        raise ValueError("env variants are registered at import: add the row to COMPONENTS")
     if any(c.group == component.group and c.option == component.option for c in COMPONENTS):
         raise ValueError(f"{component.group}={component.option} is already in the catalog")
     COMPONENTS.append(component)

@@ -26,6 +26,7 @@ Groups (see `conf/`): `env`, `customer`, `scorer` (intent scorers), `judge`, `ag
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from enum import Enum
 from importlib import resources
@@ -249,10 +250,18 @@ def scoring_schema() -> type:
 
 
 def component_schema(component: catalog.Component) -> type:
-    """The schema of a catalog row: the env variants' hand-written ones, else derived."""
-    if component.group == "env":
-        return ENV_SCHEMAS[component.option]
-    return schema_of(component.target)
+    """The schema of a catalog row: derived from the constructor, or for an env variant
+    its hand-written schema (`EnvConf` with the variant set, if it has no settings)."""
+    if component.group != "env":
+        return schema_of(component.target)
+    if component.option not in ENV_SCHEMAS:
+        variant = Variant(component.option)
+        ENV_SCHEMAS[component.option] = dataclasses.make_dataclass(
+            f"{component.option.title()}EnvConf",
+            [("variant", Variant, field(default=variant))],
+            bases=(EnvConf,),
+        )
+    return ENV_SCHEMAS[component.option]
 
 
 def register_component(component: catalog.Component) -> None:

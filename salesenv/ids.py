@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
+from salesenv import catalog
 from salesenv.scenarios.scenario import DIFFICULTIES, LANGUAGES
 
 NAMESPACE = "salesenv"
@@ -23,8 +24,8 @@ PREFIX = "SalesLLM"
 MIXED = "mixed"
 #: Difficulties an env can be made with, as profiles ("very_hard"), in the ids' order.
 ENV_DIFFICULTIES = (*DIFFICULTIES, MIXED)
-#: Variant suffixes of an id; "" is the plain one-session, one-product env.
-VARIANTS = ("", "longhorizon", "portfolio")
+#: Variant suffixes of an id, one per `env` row of the catalog; "" is the plain env.
+VARIANTS = tuple("" if c.option == "plain" else c.option for c in catalog.options("env"))
 
 
 class UnknownIdError(ValueError):

@@ -7,13 +7,13 @@ from typing import Any
 
 import gymnasium as gym
 
+from salesenv import catalog
 from salesenv.ids import VARIANTS, EnvId, UnknownIdError, all_env_ids
 
-#: Variant suffix -> entry point ("" is the plain one-session, one-product env).
+#: Variant suffix -> entry point, from the catalog's `env` rows ("" is the plain env).
 ENTRY_POINTS = {
-    "": "salesenv.env:SalesEnv",
-    "longhorizon": "salesenv.longhorizon:LongHorizonSalesEnv",
-    "portfolio": "salesenv.portfolio_env:PortfolioSalesEnv",
+    ("" if c.option == "plain" else c.option): ":".join(c.target.rsplit(".", 1))
+    for c in catalog.options("env")
 }
 
 

@@ -246,3 +246,16 @@ def test_play_help_documents_the_controls_and_its_default(capsys):
     text = capsys.readouterr().out
     assert "default SalesLLM-en-medium" in text
     assert "Ctrl-D or /quit" in text and "empty line is a" in text
+
+
+def test_env_variants_come_from_the_catalog():
+    from salesenv.ids import VARIANTS
+    from salesenv.registry import ENTRY_POINTS
+
+    rows = catalog.options("env")
+    assert VARIANTS == ("", "longhorizon", "portfolio") == tuple(ENTRY_POINTS)
+    assert ENTRY_POINTS["portfolio"] == rows[2].target.replace(
+        ".PortfolioSalesEnv", ":PortfolioSalesEnv"
+    )
+    with pytest.raises(ValueError, match="registered at import"):
+        catalog.add(catalog.Component("env", "weekly", "salesenv.env.SalesEnv", "x"))
