@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import PurePath
 from typing import Any
 
-from salesenv.customers.chat import ChatBackend
+from salesenv.customers.chat import ChatBackend, playing_role
 
 #: The cap on one salesperson turn, in characters (SalesEnv's default action length).
 MAX_TURN_CHARS = 2000
@@ -28,6 +28,8 @@ class LLMSalesAgent:
     server); the backend's `sampling` settings apply. The agent keeps no state between
     calls, so one instance answers many conversations at once (`act_batch`): `salesenv eval`
     sends every running conversation of a step to the model as one batch.
+    While it generates, the backend's `role` is "salesperson", so a backend error names the
+    salesperson, not the customer.
 
     Args:
         backend: The chat backend that runs the model.
@@ -88,7 +90,8 @@ class LLMSalesAgent:
             self._generation_seed(seed, info["round"], info["scenario_id"])
             for seed, info in zip(seeds, infos, strict=True)
         ]
-        raw = self.backend.generate(conversations, generation_seeds)
+        with playing_role(self.backend, "salesperson"):
+            raw = self.backend.generate(conversations, generation_seeds)
         return [_ROLE_TAG.sub("", text.strip(), count=1)[: self.max_chars].strip() for text in raw]
 
     def _generation_seed(self, episode_seed: int | None, round_: int, scenario_id: str) -> int:

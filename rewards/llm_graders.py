@@ -3,7 +3,8 @@
 Both prompt a model through a backend's `generate(conversations, seeds)` (the
 transformers, vLLM and OpenAI customers all have it), parse the answer robustly, retry an
 unreadable answer with a new seed, and cache results by transcript hash and grader
-version, so re-scoring a run costs nothing.
+version, so re-scoring a run costs nothing. While they ask, a chat backend's `role` is
+"grader", so its error messages name the grader even when it is the customer's model.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 from collections.abc import Sequence
 from typing import Protocol
 
+from salesenv.customers.chat import playing_role
 from salesenv.dialogue import Dialogue
 from salesenv.rewards.intent import INTENT_POINTS, IntentResult
 from salesenv.rewards.judge import JudgeResult, RubricJudge
@@ -126,7 +128,8 @@ class _CachedGrader:
                 break
             conversations = [[{"role": "user", "content": prompts[i]}] for i in pending]
             seeds = [int(self._key(prompts[i])[:7], 16) + attempt for i in pending]
-            texts = self.backend.generate(conversations, seeds)
+            with playing_role(self.backend, "grader"):
+                texts = self.backend.generate(conversations, seeds)
             retry = []
             for i, text in zip(pending, texts, strict=True):
                 parsed = parse(text)

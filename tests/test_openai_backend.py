@@ -13,7 +13,7 @@ pytest.importorskip("openai")
 from salesenv.customers import CustomerBackendError, CustomerRequest
 from salesenv.customers.chat import SamplingConfig
 from salesenv.customers.openai_backend import OpenAIChat
-from salesenv.dialogue import Decision, Turn
+from salesenv.dialogue import Decision, Dialogue, Turn
 from salesenv.scenarios import ScenarioSampler
 from tests.fake_openai_server import FakeOpenAIServer
 
@@ -112,3 +112,36 @@ def test_configuration_errors(monkeypatch):
         OpenAIChat("m")
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:1/v1")
     assert OpenAIChat("m").base_url == "http://127.0.0.1:1/v1"
+
+
+def _salesperson_info(scenario):
+    messages = [
+        {"role": "system", "content": scenario.salesperson_prompt},
+        {"role": "user", "content": scenario.trigger},
+    ]
+    return {"messages": messages, "round": 1, "scenario_id": scenario.id}
+
+
+def test_errors_name_the_role_the_backend_plays():
+    from salesenv.agents import LLMSalesAgent
+    from salesenv.rewards.llm_graders import LLMJudge
+
+    requests = _requests(1)
+    dialogue = Dialogue(requests[0].scenario, requests[0].turns)
+    with FakeOpenAIServer(statuses=[503] * 20) as server:
+        backend = _customer(server.base_url, max_retries=0)
+        agent = LLMSalesAgent(backend)
+        with pytest.raises(CustomerBackendError, match=r"^openai salesperson: no answer from"):
+            agent.act("Hi", _salesperson_info(requests[0].scenario))
+        # The same backend as the customer's model and as a grader (`backend: null`).
+        with pytest.raises(CustomerBackendError, match=r"^openai grader: no answer from"):
+            LLMJudge(backend, "tiny", max_retries=0).judge_batch([dialogue])
+        assert backend.role == "customer"  # each user's role ends with its call
+        with pytest.raises(CustomerBackendError, match=r"^openai customer: no answer from"):
+            backend.respond(requests)
+    with FakeOpenAIServer(statuses=[404]) as server:
+        agent = LLMSalesAgent(_customer(server.base_url))
+        with pytest.raises(
+            CustomerBackendError, match=r"^openai salesperson: the server at .* 404"
+        ):
+            agent.act("Hi", _salesperson_info(requests[0].scenario))

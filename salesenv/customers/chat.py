@@ -10,10 +10,11 @@ garbage output, wrong language, repetition), and the regenerate-then-fall-back l
 from __future__ import annotations
 
 import abc
+import contextlib
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from salesenv.cues import in_language, jaccard, lexicon, tokens
@@ -194,11 +195,19 @@ class ChatBackend(CustomerLM):
     "wrong_language", "repetition", "regenerated", "fallback"), so role inversion can be
     reported per turn and per dialogue.
 
+    The same backend also serves as a salesperson (`LLMSalesAgent`) or a grader (the LLM
+    judge and intent scorer); `role` names the part it plays in its error messages. Its
+    users set it around their calls with `playing_role`.
+
     Args:
         sampling: Sampling and reply limits.
+
+    Attributes:
+        role: "customer" (default), "salesperson" or "grader".
     """
 
     deterministic = False
+    role: str = "customer"
 
     def __init__(self, sampling: SamplingConfig | None = None) -> None:
         self.sampling = sampling or SamplingConfig()
@@ -245,6 +254,25 @@ class ChatBackend(CustomerLM):
                 flags[i]["undecided"] += 1
             replies.append(CustomerReply(text=text, decision=decision, flags=dict(flags[i])))
         return replies
+
+
+@contextlib.contextmanager
+def playing_role(backend: object, role: str) -> Iterator[None]:
+    """Sets a chat backend's `role` (the part named in its error messages) inside the block.
+
+    Anything that is not a `ChatBackend` (a wrapper, a test double) is left alone. The old
+    role comes back afterwards, so a backend shared by the customer and a grader names
+    whichever was calling when it failed.
+    """
+    if not isinstance(backend, ChatBackend):
+        yield
+        return
+    previous = backend.role
+    backend.role = role
+    try:
+        yield
+    finally:
+        backend.role = previous
 
 
 #: The name before 0.2 (the class drives the salesperson and the graders too, not only the

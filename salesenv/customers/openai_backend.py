@@ -23,8 +23,8 @@ class OpenAIChat(ChatBackend):
     One `respond` call sends all conversations' requests concurrently (at most
     `max_concurrency` in flight). Timeouts, connection errors, HTTP 429 and 5xx are retried
     with exponential backoff and jitter; when the retries are spent, or on any other HTTP
-    error (401, 404, 400, ...), a `CustomerBackendError` names the server, the model and
-    what to check.
+    error (401, 404, 400, ...), a `CustomerBackendError` names the role the backend plays
+    (`role`: customer, salesperson or grader), the server, the model and what to check.
 
     Args:
         model: The model name the server knows.
@@ -132,12 +132,12 @@ class OpenAIChat(ChatBackend):
                     await asyncio.sleep(delay * (0.5 + random.random()))
             except openai.APIStatusError as exc:
                 raise CustomerBackendError(
-                    f"openai customer: the server at {self.base_url} refused model "
+                    f"openai {self.role}: the server at {self.base_url} refused model "
                     f"{self.model!r} with HTTP {exc.status_code}: {exc.message}. Check the model "
                     "name, the API key and the request limits."
                 ) from exc
         raise CustomerBackendError(
-            f"openai customer: no answer from {self.base_url} for model {self.model!r} after "
+            f"openai {self.role}: no answer from {self.base_url} for model {self.model!r} after "
             f"{self.max_retries + 1} tries ({type(last).__name__}: {last}). Check that the "
             "server is running and reachable, and its load."
         ) from last
