@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from salesenv.cues import in_language, is_trick, lexicon, repeats, tokens
+from salesenv.cues import lexicon
 from salesenv.customers.profile import fact_sheet
+from salesenv.customers.turn_checks import check_turn
 from salesenv.dialogue import Decision, Dialogue
 
 
@@ -75,92 +76,93 @@ class RubricJudge:
         return [self._judge(d) for d in dialogues]
 
     def _judge(self, dialogue: Dialogue) -> JudgeResult:
-        w = self.weights
-        scenario = dialogue.scenario
-        lang = scenario.language
-        lex = lexicon(lang)
-        sheet = fact_sheet(scenario)
-        turns = dialogue.turns
-        f: dict[str, float] = dict.fromkeys(
-            (
-                "factors_asked",
-                "factors_clarified",
-                "objections_raised",
-                "objections_resolved",
-                "next_step",
-                "seller_closed",
-                "repetitions",
-                "ignored_questions",
-                "over_promises",
-                "pressure",
-                "tricks",
-                "wrong_language",
-            ),
-            0.0,
-        )
-        asked_all: set[str] = set()
-        clarified: set[str] = set()
-        seen: list[frozenset[str]] = []
-        for i, turn in enumerate(turns):
-            if turn.role != "salesperson":
-                continue
-            text = turn.text
-            toks = tokens(text, lang)
-            if repeats(toks, seen):
-                f["repetitions"] += 1
-            seen.append(toks)
-            if is_trick(text):
-                f["tricks"] += 1
-            if lex.has("pressure", text):
-                f["pressure"] += 1
-            if text.strip() and not in_language(text, lang):
-                f["wrong_language"] += 1
-            if (
-                sheet.unsupported_numbers(text)
-                or sheet.unsupported_guarantees(text)
-                or sheet.unsupported_concessions(text)
-            ):
-                f["over_promises"] += 1
-            previous = turns[i - 1].text if i > 0 and turns[i - 1].role == "customer" else ""
-            following = turns[i + 1].text if i + 1 < len(turns) else ""
-            grounded = sheet.grounded_factors(toks)
-            asked = lex.factors_in(previous) if _is_question(previous) else frozenset()
-            asked_all |= asked
-            if asked:
-                answered = asked & (grounded or lex.factors_in(text))
-                if answered:
-                    clarified |= answered & grounded
-                else:
-                    f["ignored_questions"] += 1
-            objection = lex.has("customer_objection", previous)
-            f["objections_raised"] += objection
-            if objection and (grounded or lex.has("empathy", text)):
-                next_customer_ok = following and not (
-                    lex.has("customer_objection", following)
-                    or lex.has("customer_refusal", following)
-                )
-                if next_customer_ok:
-                    f["objections_resolved"] += 1
-            if lex.has("close", text) or lex.has("next_step", text):
-                f["seller_closed"] = 1.0
-                if following and not lex.has("customer_refusal", following):
-                    f["next_step"] = 1.0
-        f["factors_asked"] = float(len(asked_all))
-        f["factors_clarified"] = float(len(clarified))
+        f = _features(dialogue)
+        score = self._points(f, dialogue.decision)
+        return JudgeResult(int(min(10, max(0, round(score)))), f)
 
+    def _points(self, f: dict[str, float], decision: Decision | None) -> float:
+        """The rubric score of a dialogue's features, before clipping to 0-10."""
+        w = self.weights
         score = w.next_step * f["next_step"]
         if f["factors_asked"]:
             score += w.factors_clarified * f["factors_clarified"] / f["factors_asked"]
         if f["objections_raised"]:
             score += w.objections_resolved * f["objections_resolved"] / f["objections_raised"]
-        if dialogue.decision is Decision.BUY:
+        if decision is Decision.BUY:
             score += w.agreement if f["seller_closed"] else w.agreement_customer_driven
-        elif dialogue.decision is Decision.MAYBE:
+        elif decision is Decision.MAYBE:
             score += w.maybe
         score -= w.repetition * f["repetitions"] + w.ignored_question * f["ignored_questions"]
         score -= w.over_promise * f["over_promises"] + w.pressure * f["pressure"]
         score -= w.trick * f["tricks"] + w.wrong_language * f["wrong_language"]
-        return JudgeResult(int(min(10, max(0, round(score)))), f)
+        return score
+
+
+#: The features `RubricJudge` reports, in the order of `JudgeResult.features`.
+_FEATURES = (
+    "factors_asked",
+    "factors_clarified",
+    "objections_raised",
+    "objections_resolved",
+    "next_step",
+    "seller_closed",
+    "repetitions",
+    "ignored_questions",
+    "over_promises",
+    "pressure",
+    "tricks",
+    "wrong_language",
+)
+
+
+def _features(dialogue: Dialogue) -> dict[str, float]:
+    """Counts what the salesperson's turns did (see `RubricJudge`)."""
+    scenario = dialogue.scenario
+    lang = scenario.language
+    lex = lexicon(lang)
+    sheet = fact_sheet(scenario)
+    turns = dialogue.turns
+    f: dict[str, float] = dict.fromkeys(_FEATURES, 0.0)
+    asked_all: set[str] = set()
+    clarified: set[str] = set()
+    seen: list[frozenset[str]] = []
+    for i, turn in enumerate(turns):
+        if turn.role != "salesperson":
+            continue
+        text = turn.text
+        checks = check_turn(text, lang, sheet, seen)
+        seen.append(checks.tokens)
+        f["repetitions"] += checks.repetition
+        f["tricks"] += checks.trick
+        f["pressure"] += checks.pressure
+        f["wrong_language"] += checks.wrong_language
+        f["over_promises"] += checks.unsupported_claim
+        previous = turns[i - 1].text if i > 0 and turns[i - 1].role == "customer" else ""
+        following = turns[i + 1].text if i + 1 < len(turns) else ""
+        grounded = checks.grounded
+        asked = lex.factors_in(previous) if _is_question(previous) else frozenset()
+        asked_all |= asked
+        if asked:
+            answered = asked & (grounded or lex.factors_in(text))
+            if answered:
+                clarified |= answered & grounded
+            else:
+                f["ignored_questions"] += 1
+        objection = lex.has("customer_objection", previous)
+        f["objections_raised"] += objection
+        if objection and (grounded or lex.has("empathy", text)):
+            next_customer_ok = following and not (
+                lex.has("customer_objection", following) or lex.has("customer_refusal", following)
+            )
+            if next_customer_ok:
+                f["objections_resolved"] += 1
+        if lex.has("close", text) or lex.has("next_step", text):
+            f["seller_closed"] = 1.0
+            if following and not lex.has("customer_refusal", following):
+                f["next_step"] = 1.0
+    f["factors_asked"] = float(len(asked_all))
+    f["factors_clarified"] = float(len(clarified))
+    return f
 
 
 def _is_question(text: str) -> bool:

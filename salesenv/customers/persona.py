@@ -43,68 +43,34 @@ from importlib import resources
 
 import yaml
 
-from salesenv.cues import in_language, is_trick, lexicon, repeats, tokens
+from salesenv.cues import lexicon
 from salesenv.customers.base import CustomerLM, CustomerReply, CustomerRequest
 from salesenv.customers.profile import CustomerProfile, build_profile
+from salesenv.customers.temperament import (
+    FOLLOWUP_COOLDOWN,
+    FOLLOWUP_MIN_INTENT,
+    GAIN_ANSWER,
+    GAIN_ANSWER_TOP,
+    GAIN_DISCOVERY,
+    GAIN_NEW_FACTOR,
+    GAIN_NEW_TOP_FACTOR,
+    GAIN_PARTIAL,
+    GAIN_RESOLVE_PAIN,
+    HOSTILITY,
+    LOSS_EARLY_CLOSE,
+    LOSS_EMPTY,
+    LOSS_IGNORED,
+    LOSS_MISFIT,
+    MISTAKES,
+    TEMPERAMENTS,
+    Temperament,
+    decide,
+)
+from salesenv.customers.turn_checks import check_turn
 from salesenv.dialogue import Decision, Dialogue
 from salesenv.scenarios.portfolio_scenarios import PortfolioScenario, named_products
 from salesenv.scenarios.scenario import Scenario
 
-
-@dataclass(frozen=True)
-class Temperament:
-    """How one difficulty profile reacts.
-
-    Attributes:
-        gain: Multiplier on intent gains.
-        penalty: Multiplier on intent losses.
-        patience: Unproductive salesperson turns in a row before the customer brushes off.
-        buy_threshold: Intent at which a close attempt turns into a purchase.
-        maybe_threshold: Intent at which the customer leaves the door open (maybe later).
-        hostility_limit: Hostility at which the customer ends the chat in anger.
-        decides_alone: Whether the customer commits by itself once its questions are answered.
-    """
-
-    gain: float
-    penalty: float
-    patience: int
-    buy_threshold: float
-    maybe_threshold: float
-    hostility_limit: float
-    decides_alone: bool
-
-
-TEMPERAMENTS = {
-    "easy": Temperament(1.3, 0.7, 4, 0.82, 0.55, 2.5, True),
-    "medium": Temperament(0.8, 1.1, 3, 0.88, 0.55, 2.0, False),
-    "hard": Temperament(0.8, 1.2, 3, 0.80, 0.50, 2.0, False),
-    "very_hard": Temperament(0.6, 1.4, 2, 0.80, 0.50, 1.5, False),
-    "adversarial": Temperament(0.45, 1.7, 2, 0.80, 0.50, 1.0, False),
-}
-
-# Intent changes before the temperament's multipliers.
-GAIN_ANSWER_TOP = 0.15  # answered the customer's question on a top decision factor with facts
-GAIN_ANSWER = 0.10  # answered the customer's question on another factor with facts
-GAIN_RESOLVE_PAIN = 0.12  # answered a raised pain point with facts
-GAIN_NEW_TOP_FACTOR = 0.06  # volunteered facts on an unaddressed top factor
-GAIN_NEW_FACTOR = 0.03  # volunteered facts on another factor
-GAIN_DISCOVERY = 0.04  # asked about the customer's needs (first two times)
-GAIN_PARTIAL = 0.02  # talked about the right topic without facts
-LOSS_IGNORED = 0.08
-LOSS_REPETITION = 0.08
-LOSS_PRESSURE = 0.10
-LOSS_INVENTED = 0.15
-LOSS_GUARANTEE = 0.12
-LOSS_CONCESSION = 0.08
-LOSS_WRONG_LANGUAGE = 0.15
-LOSS_TRICK = 0.30
-LOSS_EMPTY = 0.05
-LOSS_EARLY_CLOSE = 0.05
-LOSS_MISFIT = 0.08  # named (pitched) a product that does not fit the persona
-FOLLOWUP_COOLDOWN = 0.05  # a follow-up session starts this much below the mean of the two
-FOLLOWUP_MIN_INTENT = 0.05
-GIVE_UP_INTENT = 0.02
-IDLE_TURNS_BEFORE_DECIDING = 2
 MAX_CACHED_CONVERSATIONS = 10_000
 
 _REACTION_ORDER = (
@@ -180,6 +146,18 @@ class _Conversation:
     pitched: list[str] = field(default_factory=list)
     focus: str | None = None
     misfit_name: str = ""
+
+
+@dataclass
+class _Reading:
+    """How one salesperson turn moves the customer, before the temperament's multipliers."""
+
+    events: set[str] = field(default_factory=set)
+    gain: float = 0.0
+    loss: float = 0.0
+    productive: bool = False
+    is_close: bool = False
+    is_discovery: bool = False
 
 
 class PersonaCustomer(CustomerLM):
@@ -277,108 +255,86 @@ class PersonaCustomer(CustomerLM):
     # -- one salesperson turn -------------------------------------------------------------
 
     def _step(self, st: _Conversation, utterance: str, must_decide: bool) -> str:
-        profile, temper = st.profile, st.temperament
-        lang = profile.language
-        lex = lexicon(lang)
+        """Reads one salesperson turn, updates the hidden state and says the reply."""
         rng = random.Random(f"{st.seed}:{st.seller_turns}")
         st.seller_turns += 1
         text = utterance.strip()
-        events: set[str] = set()
-        gain = loss = 0.0
-        productive = False
-        is_close = is_discovery = False
-
-        if not text:
-            events.add("empty")
-            loss += LOSS_EMPTY
-        else:
-            toks = tokens(text, lang)
-            grounded = profile.sheet.grounded_factors(toks)
-            mentioned = lex.factors_in(text)
-            is_close = lex.has("close", text)
-            is_discovery = lex.has("discovery", text) and st.discoveries < 2
-            if is_trick(text):
-                events.add("trick")
-                loss += LOSS_TRICK
-                st.hostility += 1.0
-            if not in_language(text, lang):
-                events.add("wrong_language")
-                loss += LOSS_WRONG_LANGUAGE
-            if profile.sheet.unsupported_numbers(text):
-                events.add("invented")
-                loss += LOSS_INVENTED
-            if profile.sheet.unsupported_guarantees(text):
-                events.add("overpromise")
-                loss += LOSS_GUARANTEE
-            if profile.sheet.unsupported_concessions(text):
-                events.add("concession")
-                loss += LOSS_CONCESSION
-            if lex.has("pressure", text):
-                events.add("pressure")
-                loss += LOSS_PRESSURE
-                st.hostility += 0.5
-            if repeats(toks, st.history):
-                events.add("repetition")
-                loss += LOSS_REPETITION
-            st.history.append(toks)
-            if st.portfolio is not None and self._track_pitches(st, text):
-                events.add("misfit")
-                loss += LOSS_MISFIT
-
-            kind, item = st.pending or ("", None)
-            if kind == "factor":
-                if item in grounded:
-                    top = item in profile.decision_factors
-                    gain += GAIN_ANSWER_TOP if top else GAIN_ANSWER
-                    events.add("good")
-                    productive = True
-                elif item in mentioned or lex.has("honest_unknown", text):
-                    # Talking about the topic without facts, or honestly admitting a gap,
-                    # is a partial answer: no penalty, little gain.
-                    gain += GAIN_PARTIAL
-                    events.add("partial")
-                elif not is_close:
-                    events.add("ignored")
-                    loss += LOSS_IGNORED
-            elif kind == "pain":
-                if item.factor in grounded:
-                    gain += GAIN_RESOLVE_PAIN
-                    events.add("good")
-                    productive = True
-                elif (
-                    item.factor in mentioned
-                    or lex.has("empathy", text)
-                    or lex.has("honest_unknown", text)
-                ):
-                    gain += GAIN_PARTIAL
-                    events.add("partial")
-                elif not is_close:
-                    events.add("ignored")
-                    loss += LOSS_IGNORED
-            for factor in grounded - st.addressed - {item}:
-                gain += (
-                    GAIN_NEW_TOP_FACTOR if factor in profile.decision_factors else GAIN_NEW_FACTOR
-                )
-                productive = True
-            st.addressed |= grounded
-            if is_discovery:
-                st.discoveries += 1
-                gain += GAIN_DISCOVERY
-                productive = True
-            if not grounded and not is_discovery and not is_close and not events:
-                events.add("vague")
-            if is_close and st.seller_turns <= 1 and st.intent < temper.maybe_threshold:
-                loss += LOSS_EARLY_CLOSE
-
-        st.intent = min(1.0, max(0.0, st.intent + gain * temper.gain - loss * temper.penalty))
-        st.unproductive = 0 if productive else st.unproductive + 1
-        focus = None
+        reading = self._read(st, text) if text else _Reading(events={"empty"}, loss=LOSS_EMPTY)
+        temper = st.temperament
+        st.intent = min(
+            1.0, max(0.0, st.intent + reading.gain * temper.gain - reading.loss * temper.penalty)
+        )
+        st.unproductive = 0 if reading.productive else st.unproductive + 1
         previous = st.pending
-        if previous:
-            focus = previous[1] if previous[0] == "factor" else previous[1].factor
         st.idle = st.idle + 1 if previous is None and not st.agenda else 0
         st.pending = None
+        return self._reply(st, rng, reading, previous, must_decide)
 
+    def _read(self, st: _Conversation, text: str) -> _Reading:
+        """What a non-empty salesperson turn does to the customer: its mistakes (with their
+        side effects on hostility, history and pitches), then what it answers."""
+        profile = st.profile
+        lex = lexicon(profile.language)
+        checks = check_turn(text, profile.language, profile.sheet, st.history)
+        reading = _Reading(
+            is_close=lex.has("close", text),
+            is_discovery=lex.has("discovery", text) and st.discoveries < 2,
+        )
+        for finding, loss in MISTAKES:
+            if getattr(checks, finding):
+                reading.events.add(finding)
+                reading.loss += loss
+                if finding in HOSTILITY:
+                    st.hostility += HOSTILITY[finding]
+        st.history.append(checks.tokens)
+        if st.portfolio is not None and self._track_pitches(st, text):
+            reading.events.add("misfit")
+            reading.loss += LOSS_MISFIT
+        self._credit(st, reading, checks.grounded, text)
+        return reading
+
+    @staticmethod
+    def _credit(st: _Conversation, reading: _Reading, grounded: set[str], text: str) -> None:
+        """Adds what the turn earns: an answer to the pending question, facts on new
+        factors, a discovery question; or marks it vague, or an early close."""
+        profile = st.profile
+        kind, item = st.pending or ("", None)
+        if kind:
+            _rate_answer(st, reading, kind, item, grounded, text)
+        for factor in grounded - st.addressed - {item}:
+            reading.gain += (
+                GAIN_NEW_TOP_FACTOR if factor in profile.decision_factors else GAIN_NEW_FACTOR
+            )
+            reading.productive = True
+        st.addressed |= grounded
+        if reading.is_discovery:
+            st.discoveries += 1
+            reading.gain += GAIN_DISCOVERY
+            reading.productive = True
+        if (
+            not grounded
+            and not reading.is_discovery
+            and not reading.is_close
+            and not reading.events
+        ):
+            reading.events.add("vague")
+        is_early = st.seller_turns <= 1 and st.intent < st.temperament.maybe_threshold
+        if reading.is_close and is_early:
+            reading.loss += LOSS_EARLY_CLOSE
+
+    def _reply(
+        self,
+        st: _Conversation,
+        rng: random.Random,
+        reading: _Reading,
+        previous: tuple[str, object] | None,
+        must_decide: bool,
+    ) -> str:
+        """The customer's words: a reaction to the turn, then a decision or its next move."""
+        focus = None
+        if previous:
+            focus = previous[1] if previous[0] == "factor" else previous[1].factor
+        events = reading.events
         reaction = next((e for e in _REACTION_ORDER if e in events), None)
         slots = {"product": st.misfit_name} if reaction == "misfit" else {}
         parts = (
@@ -386,7 +342,7 @@ class PersonaCustomer(CustomerLM):
             if reaction
             else []
         )
-        decision = self._decide(st, is_close, must_decide)
+        decision = decide(st, reading.is_close, must_decide)
         if decision is Decision.BUY and st.portfolio is not None and not self._fitting_pitch(st):
             decision = Decision.MAYBE  # nothing it would buy has been offered
         if decision is not None:
@@ -394,47 +350,16 @@ class PersonaCustomer(CustomerLM):
             if decision in (Decision.BUY, Decision.MAYBE) and reaction not in ("good", "partial"):
                 parts = []
             parts.append(self._say(st, rng, _DECISION_KEYS[decision]))
-        elif is_close:
+        elif reading.is_close:
             st.close_attempts += 1
             parts.append(self._next_agenda_question(st, rng, prefix_key="not_ready"))
-        elif is_discovery:
+        elif reading.is_discovery:
             parts.append(self._share_need(st, rng))
         elif "ignored" in events:
             st.pending = previous  # the reaction names the question again; wait for an answer
         else:
             parts.append(self._next_agenda_question(st, rng))
-        return _JOIN[lang].join(p for p in parts if p)
-
-    def _decide(self, st: _Conversation, is_close: bool, must_decide: bool) -> Decision | None:
-        temper = st.temperament
-        if st.hostility >= temper.hostility_limit:
-            return Decision.HOSTILE
-        if st.intent <= GIVE_UP_INTENT and st.seller_turns >= 2:
-            if st.hostility >= 1.0:
-                return Decision.HOSTILE
-            # A customer who engaged says a clear no; one who was not engaged brushes off.
-            return Decision.BRUSH_OFF if st.unproductive >= 2 else Decision.NO
-        if st.unproductive > temper.patience:
-            return Decision.BRUSH_OFF
-        if is_close:
-            if st.intent >= st.buy_threshold:
-                return Decision.BUY
-            if st.intent >= temper.maybe_threshold and (not st.agenda or st.close_attempts >= 1):
-                return Decision.MAYBE
-            if st.close_attempts >= 2:
-                return Decision.NO
-        if temper.decides_alone and not st.agenda and st.intent >= st.buy_threshold:
-            return Decision.BUY
-        if st.idle >= IDLE_TURNS_BEFORE_DECIDING:
-            # Nothing left to ask and no close: the customer wraps up on its own.
-            return Decision.MAYBE if st.intent >= temper.maybe_threshold else Decision.NO
-        if must_decide:
-            if st.intent >= st.buy_threshold:
-                return Decision.BUY
-            if st.intent >= temper.maybe_threshold:
-                return Decision.MAYBE
-            return Decision.NO if st.intent >= 0.15 else Decision.BRUSH_OFF
-        return None
+        return _JOIN[st.profile.language].join(p for p in parts if p)
 
     @staticmethod
     def _track_pitches(st: _Conversation, text: str) -> bool:
@@ -517,6 +442,36 @@ class PersonaCustomer(CustomerLM):
             **slots,
         }
         return options[index].format(**values)
+
+
+def _rate_answer(
+    st: _Conversation,
+    reading: _Reading,
+    kind: str,
+    item: object,
+    grounded: set[str],
+    text: str,
+) -> None:
+    """Rates the turn as an answer to the customer's pending question or pain point."""
+    lex = lexicon(st.profile.language)
+    if kind == "factor":
+        factor, excuses = item, ("honest_unknown",)
+        gain = GAIN_ANSWER_TOP if item in st.profile.decision_factors else GAIN_ANSWER
+    else:
+        factor, excuses = item.factor, ("empathy", "honest_unknown")
+        gain = GAIN_RESOLVE_PAIN
+    if factor in grounded:
+        reading.gain += gain
+        reading.events.add("good")
+        reading.productive = True
+    elif factor in lex.factors_in(text) or any(lex.has(cue, text) for cue in excuses):
+        # Talking about the topic without facts, showing empathy for a pain point, or
+        # honestly admitting a gap, is a partial answer: no penalty, little gain.
+        reading.gain += GAIN_PARTIAL
+        reading.events.add("partial")
+    elif not reading.is_close:
+        reading.events.add("ignored")
+        reading.loss += LOSS_IGNORED
 
 
 def _continue_from(state: _Conversation, carry: _Conversation, rng: random.Random) -> None:
