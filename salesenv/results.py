@@ -4,7 +4,7 @@
                         the same DIR must match it, so that results are never mixed
     DIR/episodes.jsonl  one record per finished (or errored) episode, appended as it ends
     DIR/summary.json    the scores, written when the run stops
-    DIR/.lock           held while an eval writes to DIR
+    DIR/.lock           held while an eval writes to DIR, removed when it ends
 
 Each record is appended with a single `write` of one whole line to a file opened for
 appending, so a killed run leaves complete lines behind, at worst followed by one torn
@@ -23,9 +23,10 @@ import time
 import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from salesenv.files import nan_to_none, write_atomic
+from salesenv.ids import EnvId, UnknownIdError, parse_difficulty
 
 #: The layout of records and manifests written by this version.
 SCHEMA_VERSION = 1
@@ -78,7 +79,10 @@ def upgrade_record(record: dict[str, Any]) -> dict[str, Any]:
         )
     if schema == 0:
         record = dict(record)
-        env_id = f"SalesLLM-{record['language']}-{record['difficulty'].replace('_', '')}"
+        try:
+            env_id = EnvId(record["language"], parse_difficulty(record["difficulty"])).short
+        except UnknownIdError as exc:
+            raise ResultsError(f"not an episode record of a salesenv id: {exc}") from None
         record.update(
             schema=1,
             env_id=env_id,
@@ -161,31 +165,25 @@ class RunDirectory:
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[RunDirectory]:
-        """Holds the folder for one run; the operating system releases the lock when the
-        process ends in any way (even `kill -9`), so a stale lock never blocks a rerun.
+        """Holds the folder for one run and removes the lock file when the run ends (also
+        on an exception or Ctrl-C). The operating system releases the lock when the process
+        ends in any way (even `kill -9`, which leaves the file behind), so a stale lock file
+        never blocks a rerun.
 
         Raises:
             RunDirInUseError: If another process holds it.
         """
         self.path.mkdir(parents=True, exist_ok=True)
         lock_path = self.path / LOCK_FILE
-        handle = open(lock_path, "a+")  # noqa: SIM115 - held for the whole block
+        handle = _hold(lock_path)
         try:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.seek(0)
-                holder = handle.read().strip() or "another process"
-                raise RunDirInUseError(
-                    f"{self.path} is in use by a running eval ({holder}); wait for it to "
-                    "finish or stop it, or pass another output folder"
-                ) from None
             handle.seek(0)
             handle.truncate()
             handle.write(f"pid {os.getpid()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}")
             handle.flush()
             yield self
         finally:
+            lock_path.unlink(missing_ok=True)  # still held: no other run can be inside
             handle.close()
 
     def start(self, manifest: dict[str, Any]) -> None:
@@ -248,3 +246,30 @@ class RunDirectory:
         write_atomic(
             self.summary_path, json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
         )
+
+
+def _hold(lock_path: Path) -> IO[str]:
+    """The open lock file at `lock_path`, locked by this process.
+
+    A run that ends removes its lock file; a run that opened that file just before may then
+    lock the removed file, so the lock counts only if `lock_path` is still the locked file.
+
+    Raises:
+        RunDirInUseError: If another process holds it.
+    """
+    while True:
+        handle = open(lock_path, "a+")  # noqa: SIM115 - held until the run ends
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise RunDirInUseError(
+                f"{lock_path.parent} is in use by a running eval ({holder}); wait for it to "
+                "finish or stop it, or pass another output folder"
+            ) from None
+        with contextlib.suppress(FileNotFoundError):
+            if os.stat(lock_path).st_ino == os.fstat(handle.fileno()).st_ino:
+                return handle
+        handle.close()

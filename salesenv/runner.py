@@ -1,10 +1,12 @@
-"""Plays planned episodes many at a time in a vector env and records each one as it ends.
+"""What an evaluation plays, and playing it many at a time in a vector env.
 
-`salesenv eval` plans its episodes (`plan_episodes`), skips those already in its output
-folder, and hands the rest to `run_planned`, which keeps `num_envs` conversations running
-in a `SalesVectorEnv`: every step asks the customer backend for all replies in one batched
-call, an LLM agent (`BatchSalesAgent`) writes all salesperson turns in one call, and a
-conversation that ends is refilled with the next planned episode at once.
+`select_suite` and `select_envs` say what to play: per env id, the scenarios (or None when
+seeds sample them) and the episode count. `salesenv.evaluation.evaluate` plans the episodes
+(`plan_episodes`), skips those already in its output folder, and hands the rest to
+`run_planned`, which keeps `num_envs` conversations running in a `SalesVectorEnv`: every
+step asks the customer backend for all replies in one batched call, an LLM agent
+(`BatchSalesAgent`) writes all salesperson turns in one call, and a conversation that ends
+is refilled with the next planned episode at once.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from typing import Any
 
 from salesenv.agents.base import BatchSalesAgent, SalesAgent
 from salesenv.customers.base import CustomerBackendError
-from salesenv.evaluation import episode_transcript
+from salesenv.ids import MIXED, EnvId, parse_difficulty
 from salesenv.results import episode_key
+from salesenv.scenarios.scenario import LANGUAGES
 from salesenv.vector import SalesVectorEnv
 
 #: End-of-episode info that the env variants add (portfolio: products pitched and bought,
@@ -32,6 +35,105 @@ FAILURES_BEFORE_ABORT = 8
 
 class EvalAbortedError(RuntimeError):
     """Every episode so far failed the same way; nothing written is lost, rerun to resume."""
+
+
+class SelectionError(ValueError):
+    """What to play cannot be worked out (an empty selection, a contradictory variant)."""
+
+
+@dataclass(frozen=True)
+class EpisodeGroup:
+    """The episodes of one env id, played by every agent.
+
+    Attributes:
+        env_id: The short env id, variant included.
+        scenarios: The scenarios episode i plays (the i-th), or None when seeds sample them.
+        count: Episodes per agent (and trial).
+    """
+
+    env_id: str
+    scenarios: Sequence[Any] | None
+    count: int
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What an evaluation plays.
+
+    Attributes:
+        suite: The suite's name (or the env ids, when scenarios are sampled).
+        suite_hash: The suite's content hash (None when scenarios are sampled).
+        groups: One group per env id.
+    """
+
+    suite: str
+    suite_hash: str | None
+    groups: list[EpisodeGroup]
+
+
+def apply_variant(env_id: str, variant: str) -> str:
+    """`env_id` in the config's variant: "SalesLLM-en-hard" with "longhorizon" gives
+    "SalesLLM-en-hard-longhorizon". The plain variant ("") leaves the id as it is.
+
+    Raises:
+        SelectionError: If the id already names another variant.
+        salesenv.ids.UnknownIdError: If `env_id` is not an env id.
+    """
+    parsed = EnvId.parse(env_id)
+    if not variant or parsed.variant == variant:
+        return parsed.short
+    if parsed.variant:
+        raise SelectionError(
+            f"{env_id} is the {parsed.variant} variant but the config asks for env={variant}: "
+            f"drop env={variant}, or name {parsed.with_variant(variant).short}"
+        )
+    return parsed.with_variant(variant).short
+
+
+def select_envs(env_ids: Sequence[str], *, episodes: int, variant: str = "") -> Selection:
+    """`episodes` seed-sampled scenarios on each env id, in the config's variant.
+
+    Raises:
+        SelectionError: If an id names a variant other than `variant`, or `episodes` < 1.
+    """
+    if episodes < 1:
+        raise SelectionError(f"episodes must be at least 1, got {episodes}")
+    ids = [apply_variant(env_id, variant) for env_id in env_ids]
+    return Selection(", ".join(ids), None, [EpisodeGroup(i, None, episodes) for i in ids])
+
+
+def select_suite(
+    suite: Any,
+    *,
+    variant: str = "",
+    language: str | None = None,
+    difficulty: str | None = None,
+    limit: int | None = None,
+) -> Selection:
+    """A suite's scenarios, per language, on the mixed env of that language and variant.
+
+    Args:
+        suite: A `salesenv.scenarios.suites.Suite`.
+        variant: The env variant ("" for plain).
+        language: Keep one language.
+        difficulty: Keep one difficulty (any spelling; "mixed" keeps all).
+        limit: Keep the first `limit` scenarios of each language.
+
+    Raises:
+        SelectionError: If no scenario is left.
+    """
+    if difficulty is not None:
+        difficulty = parse_difficulty(difficulty)
+    kept = suite.filter(language=language, difficulty=None if difficulty == MIXED else difficulty)
+    groups = []
+    for lang in LANGUAGES:
+        scenarios = kept.filter(language=lang).scenarios[:limit]
+        if scenarios:
+            env_id = EnvId(lang, MIXED, variant).short
+            groups.append(EpisodeGroup(env_id, scenarios, len(scenarios)))
+    if not groups:
+        raise SelectionError(f"suite {suite.name!r} has no scenario with these filters")
+    return Selection(kept.name, kept.content_hash, groups)
 
 
 @dataclass(frozen=True)
@@ -217,5 +319,13 @@ def _record(
     }
 
 
-def _difficulty(env_id: str) -> str:
-    return env_id.split("-")[2].replace("veryhard", "very_hard")
+def episode_transcript(info: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every turn of the episode so far as {"role", "text"} dicts, from a step's info.
+
+    Variants with several sessions (long-horizon) give every turn in `info["transcript"]`;
+    otherwise the turns are read from the salesperson-side messages.
+    """
+    return info.get("transcript") or [
+        {"role": "customer" if m["role"] == "user" else "salesperson", "text": m["content"]}
+        for m in info["messages"][1:]
+    ]

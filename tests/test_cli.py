@@ -18,6 +18,7 @@ import salesenv
 from salesenv.agents import ScriptedSalesAgent
 from salesenv.cli import main
 from salesenv.evaluation import run_episode
+from salesenv.ids import MIXED, EnvId
 from salesenv.results import ResultsError, RunDirectory, load_results
 
 
@@ -57,7 +58,7 @@ def test_eval_writes_one_record_per_episode_equal_to_a_single_env_run(tmp_path, 
     suite = salesenv.load_suite("salesllm-1805")
     for record in records:
         scenarios = suite.filter(language=record["language"]).scenarios
-        env = salesenv.make(f"SalesLLM-{record['language']}-mixed", scenarios=scenarios)
+        env = salesenv.make(EnvId(record["language"], MIXED).short, scenarios=scenarios)
         alone = run_episode(
             env,
             ScriptedSalesAgent(),
@@ -165,6 +166,7 @@ def test_sigterm_stops_the_run_and_writes_the_summary(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["complete"] is False
     assert 0 < summary["finished"] == len(load_results(out)) < 1805
+    assert not (out / ".lock").exists()
 
 
 def test_an_interrupt_right_after_a_write_is_counted_in_the_summary(tmp_path, capsys, monkeypatch):
@@ -191,6 +193,7 @@ def test_an_interrupt_right_after_a_write_is_counted_in_the_summary(tmp_path, ca
     summary = json.loads((out / "summary.json").read_text())
     assert summary["finished"] == written and summary["complete"] is False
     assert f"stopped: {written} of 40 episodes are saved" in err
+    assert not (out / ".lock").exists()  # an interrupted run leaves no lock file either
 
 
 def test_an_output_folder_in_use_is_refused(tmp_path, capsys):
@@ -200,6 +203,12 @@ def test_an_output_folder_in_use_is_refused(tmp_path, capsys):
     assert status == 1
     assert "in use by a running eval" in err and f"pid {os.getpid()}" in err
     assert not (out / "episodes.jsonl").exists()
+    assert not (out / ".lock").exists()
+    assert (
+        run_cli(capsys, "eval", "--out", out, "--limit", 1, "--no-progress", "agent=scripted")[0]
+        == 0
+    )
+    assert not (out / ".lock").exists()  # a finished run removes its lock file
 
 
 def test_a_different_run_in_the_same_folder_is_refused(tmp_path, capsys):
@@ -270,6 +279,28 @@ def test_variants_record_their_extra_outcome(tmp_path, capsys, variant, key):
     played = lines(out / "episodes.jsonl")
     assert len(played) == 4 and all(r["env_id"].endswith(f"-mixed-{variant}") for r in played)
     assert all(key in r["variant_info"] for r in played)
+
+
+def test_an_env_id_suite_is_played_in_the_configs_variant(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["eval", "--out", out, "--suite", "SalesLLM-en-hard", "--episodes", 3, "--no-progress"]
+    assert run_cli(capsys, *args, "agent=scripted", "env=longhorizon")[0] == 0
+    played = lines(out / "episodes.jsonl")
+    assert len(played) == 3
+    assert {r["env_id"] for r in played} == {"SalesLLM-en-hard-longhorizon"}
+    assert all("session" in r["variant_info"] for r in played)
+    manifest = json.loads((out / "run.json").read_text())
+    assert manifest["envs"] == ["SalesLLM-en-hard-longhorizon"]
+    status, _, err = run_cli(
+        capsys, "eval", "--out", tmp_path / "other", "--suite", "SalesLLM-en-hard-portfolio",
+        "agent=scripted", "env=longhorizon",
+    )  # fmt: skip
+    assert status == 2
+    assert (
+        "SalesLLM-en-hard-portfolio is the portfolio variant but the config asks for "
+        "env=longhorizon" in err
+    )
+    assert not (tmp_path / "other").exists()
 
 
 def test_the_human_agent_is_sent_to_play(tmp_path, capsys):

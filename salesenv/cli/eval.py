@@ -7,12 +7,10 @@ import contextlib
 import signal
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import salesenv
 from salesenv.build import instantiate_scorer
 from salesenv.cli.common import (
     DEFAULT_SAMPLED_EPISODES,
@@ -24,6 +22,10 @@ from salesenv.cli.common import (
     env_id_or_none,
     load_suite_or_none,
 )
+
+if TYPE_CHECKING:
+    from salesenv.evaluation import EvalResult
+    from salesenv.runner import Selection
 
 EVAL_HELP = """\
 Runs every configured agent over a suite and writes one JSONL record per episode
@@ -83,159 +85,58 @@ def add_parser(commands: Any) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    import hydra
-    from tqdm import tqdm
-
+    """Runs `salesenv eval`: composes the config, builds what it names, evaluates, prints."""
     from salesenv.config import env_kwargs
-    from salesenv.report import group_summary
-    from salesenv.results import RunDirectory
-    from salesenv.runner import plan_episodes, run_planned
+    from salesenv.evaluation import evaluate
 
     for name in ("trials", "num_envs"):
         if getattr(args, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be >= 1")
     cfg = compose_config(args.overrides)
-    variant = cfg.env.variant.value
-
-    # 1. What to play: (env id, scenario list or None, episodes) per language.
-    name, suite_hash, groups = episode_groups(args, variant)
-
-    # 2. Build what the config names.
-    if not cfg.agents:
-        raise UsageError("no agent to evaluate: add agent=scripted (or agent=llm ...)")
-    if "human" in cfg.agents:
-        raise UsageError("agent=human plays at the terminal: use `salesenv play`")
-    agents = [hydra.utils.instantiate(agent_cfg) for agent_cfg in cfg.agents.values()]
-    names = [agent.name for agent in agents]
-    if len(set(names)) != len(names):
-        raise UsageError(f"two agents share a name ({names}): set agents.<option>.name")
-    customer = hydra.utils.instantiate(cfg.customer)
-    scorer = instantiate_scorer(cfg, customer)
-    scoring = {
-        "profile": f"{scorer.profile.name}-v{scorer.profile.version}",
-        "alpha": scorer.profile.alpha,
-        "intent": f"{scorer.intent.name}-v{scorer.intent.version}",
-        "judge": f"{scorer.judge.name}-v{scorer.judge.version}",
-        "faithfulness_penalty": scorer.faithfulness_penalty,
-    }
-    described = customer.describe()
-    agent_info = {agent.name: _describe_agent(agent) for agent in agents}
-    manifest = {
-        "suite": name,
-        "suite_hash": suite_hash,
-        "envs": [env_id for env_id, _, _ in groups],
-        "agents": names,
-        "agent_models": {
-            name: {k: info[k] for k in ("backend", "model", "seed") if k in info}
-            for name, info in agent_info.items()
-            if "model" in info
-        },
-        "customer": {k: described[k] for k in ("backend", "model") if k in described},
-        "scoring": scoring,
-        "max_rounds": cfg.env.max_rounds,
-        "seed": args.seed,
-        "trials": args.trials,
-        "created": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "salesenv_version": salesenv.__version__,
-    }
-    versions = {"salesenv": salesenv.__version__, "customer": described, "scoring": scoring}
-
-    # 3. Plan, skip what the folder already holds, play the rest.
-    plans = {
-        (agent.name, env_id): plan_episodes(
-            agent.name, env_id, count, args.trials, args.seed, scenarios is not None
+    selection = episode_groups(args, cfg.env.variant.value)
+    agents, customer, scorer = build(cfg)
+    with _sigterm_as_interrupt():
+        result = evaluate(
+            args.out,
+            agents,
+            customer,
+            scorer,
+            selection,
+            env_kwargs=env_kwargs(cfg.env),
+            trials=args.trials,
+            seed=args.seed,
+            num_envs=args.num_envs,
+            progress=not args.no_progress,
+            on_resume=lambda done, total: print_resumed(args.out, done, total),
+            on_stop=print_stopped,
         )
-        for agent in agents
-        for env_id, scenarios, count in groups
-    }
-    total = sum(len(p) for p in plans.values())
-    run_dir = RunDirectory(args.out)
-    with _sigterm_as_interrupt(), run_dir.lock():
-        run_dir.start(manifest)
-        done = run_dir.finished()
-        kept = {k: r for k, r in done.items() if r.get("error") is None}
-        todo = sum(1 for p in plans.values() for e in p if e.key not in kept)
-        if kept:
-            print(f"resuming {args.out}: {total - todo} of {total} episodes already done")
-        bar = tqdm(
-            total=total,
-            initial=total - todo,
-            desc="episodes",
-            unit="ep",
-            disable=args.no_progress,
-            dynamic_ncols=True,
-        )
-        scores = [r["score"]["final"] for r in kept.values()]
-
-        def save(finished: list[dict[str, Any]]) -> None:
-            run_dir.append(finished)
-            scores.extend(r["score"]["final"] for r in finished if r["error"] is None)
-            bar.update(len(finished))
-            if scores:
-                bar.set_postfix(mean_score=f"{sum(scores) / len(scores):.2f}", refresh=False)
-
-        complete = False
-        try:
-            for agent in agents:
-                for env_id, scenarios, _ in groups:
-                    pending = [e for e in plans[(agent.name, env_id)] if e.key not in kept]
-                    if not pending:
-                        continue
-                    envs = salesenv.make_vec(
-                        env_id,
-                        num_envs=min(args.num_envs, len(pending)),
-                        customer=customer,
-                        scorer=scorer,
-                        scenarios=scenarios,
-                        **env_kwargs(cfg.env),
-                    )
-                    try:
-                        agent_versions = {**versions, "agent": agent_info[agent.name]}
-                        run_planned(envs, agent, pending, save, agent_versions)
-                    finally:
-                        envs.close()
-            complete = True
-        finally:
-            bar.close()
-            # The records file is the truth: an interrupt can land between a write and the
-            # bookkeeping above, and the summary must count what a resume will find.
-            records = run_dir.finished()
-            rows = group_summary(records.values(), by=("agent", "language", "difficulty"))
-            errors = sum(r.get("error") is not None for r in records.values())
-            run_dir.write_summary(
-                {
-                    "complete": complete and errors == 0,
-                    "planned": total,
-                    "finished": len(records) - errors,
-                    "errored": errors,
-                    "run": manifest,
-                    "by_agent_language": group_summary(records.values(), by=("agent", "language")),
-                    "by_agent_language_difficulty": rows,
-                }
-            )
-            if not complete:
-                print(
-                    f"stopped: {len(records) - errors} of {total} episodes are saved in "
-                    f"{args.out}; rerun the same command to resume.",
-                    file=sys.stderr,
-                )
-    _print_eval_summary(list(records.values()), args.out, errors)
-    return 1 if errors else 0
+    return print_outcome(result)
 
 
-def episode_groups(
-    args: argparse.Namespace, variant: str
-) -> tuple[str, str | None, list[tuple[str, Any, int]]]:
-    """What `--suite` (and the filters) stand for: the suite's name and content hash, and
-    per language the env id, its scenarios (None when sampled) and the episode count.
+def episode_groups(args: argparse.Namespace, variant: str) -> Selection:
+    """What `--suite` (and the filters) stand for, as a `salesenv.runner.Selection`: the
+    suite's name and content hash, and per language the env id (in the config's variant),
+    its scenarios (None when sampled) and the episode count.
 
     Raises:
-        UsageError: If the suite is neither a suite, a file nor an env id, or is empty.
+        UsageError: If the suite is neither a suite, a file nor an env id, is empty, or the
+            env id names another variant than the config's `env=`.
     """
-    suffix = f"-{variant}" if variant else ""
+    from salesenv.runner import SelectionError, select_envs, select_suite
+
     spec = args.suite
     suite = load_suite_or_none(spec)
-    if suite is None:
+    try:
+        if suite is not None:
+            if args.episodes:
+                raise UsageError("--episodes applies to env ids; use --limit to shorten a suite")
+            return select_suite(
+                suite,
+                variant=variant,
+                language=args.language,
+                difficulty=args.difficulty,
+                limit=args.limit,
+            )
         env_id = env_id_or_none(spec)
         if env_id is None:
             raise UsageError(
@@ -247,45 +148,66 @@ def episode_groups(
         count = args.episodes or DEFAULT_SAMPLED_EPISODES
         if args.limit:
             count = min(count, args.limit)
-        return env_id, None, [(env_id, None, count)]
-    if args.episodes:
-        raise UsageError("--episodes applies to env ids; use --limit to shorten a suite")
-    difficulty = args.difficulty
-    if difficulty == "mixed":
-        difficulty = None
-    suite = suite.filter(language=args.language, difficulty=difficulty)
-    groups = []
-    for language in ("zh", "en"):
-        scenarios = suite.filter(language=language).scenarios[: args.limit]
-        if scenarios:
-            groups.append((f"SalesLLM-{language}-mixed{suffix}", scenarios, len(scenarios)))
-    if not groups:
-        raise UsageError(f"suite {spec!r} has no scenario with these filters")
-    return suite.name, suite.content_hash, groups
+        return select_envs([env_id], episodes=count, variant=variant)
+    except SelectionError as exc:
+        raise UsageError(str(exc)) from None
 
 
-def _describe_agent(agent: Any) -> dict[str, Any]:
-    """What an agent is, for records: an LLM agent's backend and model, else its class."""
-    if hasattr(agent, "describe"):
-        return dict(agent.describe())
-    return {"name": agent.name, "class": f"{type(agent).__module__}.{type(agent).__qualname__}"}
+def build(cfg: Any) -> tuple[list[Any], Any, Any]:
+    """The agents, customer and scorer a composed config names (entry points only).
+
+    Raises:
+        UsageError: If there is no agent, the human agent, or two agents share a name.
+    """
+    import hydra
+
+    if not cfg.agents:
+        raise UsageError("no agent to evaluate: add agent=scripted (or agent=llm ...)")
+    if "human" in cfg.agents:
+        raise UsageError("agent=human plays at the terminal: use `salesenv play`")
+    agents = [hydra.utils.instantiate(agent_cfg) for agent_cfg in cfg.agents.values()]
+    names = [agent.name for agent in agents]
+    if len(set(names)) != len(names):
+        raise UsageError(f"two agents share a name ({names}): set agents.<option>.name")
+    customer = hydra.utils.instantiate(cfg.customer)
+    return agents, customer, instantiate_scorer(cfg, customer)
 
 
-def _print_eval_summary(records: list[dict[str, Any]], out: Path, errors: int) -> None:
+def print_resumed(out: Path, done: int, total: int) -> None:
+    """Says that a run resumes, and how much of it is done."""
+    print(f"resuming {out}: {done} of {total} episodes already done")
+
+
+def print_stopped(result: EvalResult, rerun: str = "rerun the same command to resume.") -> None:
+    """Says on stderr that a run stopped before its end, what is saved and how to go on."""
+    print(
+        f"stopped: {result.finished} of {result.planned} episodes are saved in {result.out}; "
+        f"{rerun}",
+        file=sys.stderr,
+    )
+
+
+def print_outcome(
+    result: EvalResult, table: bool = True, rerun: str = "Rerun the same command"
+) -> int:
+    """Prints the leaderboard (unless `table` is false), the failed episodes and where the
+    results are; returns the exit status (1 if an episode failed)."""
     from salesenv.report import leaderboard, markdown_table
 
-    scored = [r for r in records if r.get("error") is None]
-    if scored:
+    scored = [r for r in result.records if r.get("error") is None]
+    if scored and table:
         print()
         print(markdown_table(*leaderboard(scored)))
+    errors = result.errors
     if errors:
-        first = next(r["error"] for r in records if r.get("error") is not None)
         print(
-            f"\n{errors} episodes failed (see 'error' in {out}/episodes.jsonl), the first with: "
-            f"{first}\nRerun the same command to retry them.",
+            f"\n{len(errors)} episodes failed (see 'error' in {result.out}/episodes.jsonl), the "
+            f"first with: {errors[0]['error']}\n{rerun} to retry them.",
             file=sys.stderr,
         )
+    out = result.out
     print(f"\nResults: {out}/episodes.jsonl, {out}/summary.json; `salesenv report {out}`.")
+    return 1 if errors else 0
 
 
 @contextlib.contextmanager
