@@ -15,12 +15,10 @@ import pytest
 from salesenv.customers.base import CustomerLM, CustomerReply
 from salesenv.customers.chat import ChatBackend, SamplingConfig
 from salesenv.customers.fidelity import (
-    ReplayCase,
     bleu4,
     customer_texts,
     embedding_cosine,
     raw_inversion,
-    replay,
     residual_inversion,
     rouge,
     rouge_l,
@@ -28,6 +26,7 @@ from salesenv.customers.fidelity import (
     text_tokens,
     user_likeness,
 )
+from salesenv.customers.replay import ReplayCase, ReplayTurn, replay
 from salesenv.dialogue import Dialogue, Turn
 from salesenv.scenarios.scenario import Scenario
 
@@ -426,3 +425,13 @@ def test_script_on_the_tiny_model_with_an_encoder(tmp_path):
     assert -1.0 <= data["embedding_cosine"] <= 1.0
     raw, residual = data["role_inversion"]["raw"], data["role_inversion"]["residual"]
     assert raw["generations"] >= raw["turns"] == residual["turns"] == data["customer_turns"]
+
+
+def test_replay_names_stay_importable_from_fidelity():
+    from salesenv.customers import fidelity
+
+    assert (fidelity.ReplayCase, fidelity.ReplayTurn, fidelity.replay) == (
+        ReplayCase,
+        ReplayTurn,
+        replay,
+    )
