@@ -30,8 +30,12 @@ from salesenv.customers import CustomerRequest
 from salesenv.customers.chat import SamplingConfig, customer_messages
 from salesenv.customers.choice import build_backend
 from salesenv.dialogue import Turn
-from salesenv.runner import plan_episodes, run_planned
+from salesenv.evaluation import play
+from salesenv.rewards import EpisodeScorer
+from salesenv.runner import select_envs
 from salesenv.scenarios import ScenarioSampler
+
+ENV_ID = "SalesLLM-en-medium"
 
 
 class TimedCustomer:
@@ -86,9 +90,7 @@ def run_envs(customer, num_envs, episodes, max_rounds):
     """Plays `episodes` episodes with `num_envs` conversations at a time, the salesperson
     cycling through fixed lines; returns (episodes, steps, seconds, seconds in the backend)."""
     timed = TimedCustomer(customer)
-    envs = salesenv.make_vec(
-        "SalesLLM-en-medium", num_envs=num_envs, customer=timed, max_rounds=max_rounds
-    )
+    envs = salesenv.make_vec(ENV_ID, num_envs=num_envs, customer=timed, max_rounds=max_rounds)
     start = time.perf_counter()
     envs.reset(seed=0)
     done_episodes = steps = turn = 0
@@ -106,16 +108,19 @@ def run_envs(customer, num_envs, episodes, max_rounds):
 
 
 def run_eval(customer, num_envs, episodes, max_rounds):
-    """Plays `episodes` episodes of the scripted agent as `salesenv eval --num-envs N` does;
-    returns (episodes, customer turns, seconds, seconds in the backend)."""
+    """Plays `episodes` episodes of the scripted agent as `salesenv eval --num-envs N` does
+    (`salesenv.evaluation.play`); returns (episodes, customer turns, seconds, seconds in the
+    backend)."""
     timed = TimedCustomer(customer)
-    envs = salesenv.make_vec(
-        "SalesLLM-en-medium", num_envs=num_envs, customer=timed, max_rounds=max_rounds
-    )
-    plans = plan_episodes("scripted", "SalesLLM-en-medium", episodes, 1, 0, from_list=False)
-    records = []
     start = time.perf_counter()
-    run_planned(envs, ScriptedSalesAgent(), plans, records.extend, versions={})
+    records = play(
+        [ScriptedSalesAgent()],
+        select_envs([ENV_ID], episodes=episodes),
+        timed,
+        EpisodeScorer(),
+        env_kwargs={"max_rounds": max_rounds},
+        num_envs=num_envs,
+    )
     seconds = time.perf_counter() - start
     return len(records), sum(r["rounds"] for r in records), seconds, timed.seconds
 

@@ -6,21 +6,43 @@ Prints two Markdown tables. Long-horizon: the mean final score of the scripted, 
 random agents, the scripted agent's mean number of sessions, its share of episodes with a
 follow-up and its buy rate. Portfolio: the mean final score per agent and the scripted
 agent's mean precision (pitched products that fit), bought share (good fits sold) and buy
-rate. Episode i of every cell uses seed i, so the tables are reproducible.
+rate. The episodes are played as `salesenv eval` plays them (`salesenv.evaluation.play`):
+episode i of every cell uses seed i, so the tables are reproducible.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections import defaultdict
 
 import numpy as np
-from tqdm import tqdm
 
-import salesenv
 from salesenv.agents import PassiveSalesAgent, RandomSalesAgent, ScriptedSalesAgent
-from salesenv.evaluation import run_episode
+from salesenv.evaluation import play
+from salesenv.ids import EnvId, parse_difficulty
+from salesenv.runner import select_envs
+from salesenv.scenarios.scenario import DIFFICULTIES
 
-DIFFICULTIES = ("easy", "medium", "hard", "veryhard", "adversarial")
+AGENTS = ("scripted", "passive", "random")
+LONG_HORIZON = (
+    "Long-horizon (up to 3 sessions; a clear no opens the next):",
+    "| lang | difficulty | scripted | passive | random | sessions | follow-up | buy |",
+)
+PORTFOLIO = (
+    "Portfolio (6 products; final = 0.7 * blended + 0.3 * portfolio points):",
+    "| lang | difficulty | scripted | passive | random | precision | bought share | buy |",
+)
+
+
+def scripted_columns(variant: str, scripted: list[dict]) -> list[str]:
+    """The scripted agent's variant-specific columns of a row."""
+    buy = f"{np.mean([r['decision'] == 'buy' for r in scripted]):.0%}"
+    if variant == "longhorizon":
+        sessions = [r["score"]["sessions"] for r in scripted]
+        return [f"{np.mean(sessions):.2f}", f"{np.mean([s > 1 for s in sessions]):.0%}", buy]
+    parts = [r["score"]["portfolio"] for r in scripted]
+    precision = np.mean([p["precision"] for p in parts])
+    return [f"{precision:.2f}", f"{np.mean([p['bought_share'] for p in parts]):.2f}", buy]
 
 
 def main() -> None:
@@ -30,58 +52,32 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=100)
     parser.add_argument("--languages", nargs="+", default=["zh", "en"])
     parser.add_argument("--difficulties", nargs="+", default=list(DIFFICULTIES))
+    parser.add_argument("--num-envs", type=int, default=32)
     args = parser.parse_args()
-    agents = (ScriptedSalesAgent(), PassiveSalesAgent(), RandomSalesAgent())
-    cells = [
-        (variant, lang, d)
-        for variant in ("longhorizon", "portfolio")
+    agents = [ScriptedSalesAgent(), PassiveSalesAgent(), RandomSalesAgent()]
+    tables = {"longhorizon": LONG_HORIZON, "portfolio": PORTFOLIO}
+    env_ids = [
+        EnvId(lang, parse_difficulty(d), variant).short
+        for variant in tables
         for lang in args.languages
         for d in args.difficulties
     ]
-    results = {}
-    with tqdm(total=len(cells) * len(agents) * args.episodes, unit="ep") as bar:
-        for variant, lang, difficulty in cells:
-            env = salesenv.make(f"SalesLLM-{lang}-{difficulty}-{variant}")
-            for agent in agents:
-                records = [run_episode(env, agent, seed=s) for s in range(args.episodes)]
-                results[variant, lang, difficulty, agent.name] = records
-                bar.update(args.episodes)
-
-    def final(key):
-        return np.mean([r.score["final"] for r in results[key]])
-
-    print(f"\n{args.episodes} episodes per cell, persona customer; mean final score (0-10).\n")
-    print("Long-horizon (up to 3 sessions; a clear no opens the next):\n")
-    print("| lang | difficulty | scripted | passive | random | sessions | follow-up | buy |")
-    print("|------|------------|----------|---------|--------|----------|-----------|-----|")
-    for variant, lang, d in cells:
-        if variant != "longhorizon":
-            continue
-        scripted = results[variant, lang, d, "scripted"]
-        sessions = [r.score["sessions"] for r in scripted]
-        print(
-            f"| {lang} | {d} | {final((variant, lang, d, 'scripted')):.2f} | "
-            f"{final((variant, lang, d, 'passive')):.2f} | "
-            f"{final((variant, lang, d, 'random')):.2f} | {np.mean(sessions):.2f} | "
-            f"{np.mean([s > 1 for s in sessions]):.0%} | "
-            f"{np.mean([r.decision == 'buy' for r in scripted]):.0%} |"
-        )
-    print("\nPortfolio (6 products; final = 0.7 * blended + 0.3 * portfolio points):\n")
-    print("| lang | difficulty | scripted | passive | random | precision | bought share | buy |")
-    print("|------|------------|----------|---------|--------|-----------|--------------|-----|")
-    for variant, lang, d in cells:
-        if variant != "portfolio":
-            continue
-        scripted = results[variant, lang, d, "scripted"]
-        parts = [r.score["portfolio"] for r in scripted]
-        print(
-            f"| {lang} | {d} | {final((variant, lang, d, 'scripted')):.2f} | "
-            f"{final((variant, lang, d, 'passive')):.2f} | "
-            f"{final((variant, lang, d, 'random')):.2f} | "
-            f"{np.mean([p['precision'] for p in parts]):.2f} | "
-            f"{np.mean([p['bought_share'] for p in parts]):.2f} | "
-            f"{np.mean([r.decision == 'buy' for r in scripted]):.0%} |"
-        )
+    selection = select_envs(env_ids, episodes=args.episodes)
+    results = defaultdict(list)
+    for record in play(agents, selection, num_envs=args.num_envs, progress=True):
+        results[record["env_id"], record["agent"]].append(record)
+    print(f"\n{args.episodes} episodes per cell, persona customer; mean final score (0-10).")
+    for variant, (title, header) in tables.items():
+        print(f"\n{title}\n\n{header}")
+        print("|" + "|".join("---" for _ in range(header.count("|") - 1)) + "|")
+        for env_id in env_ids:
+            parsed = EnvId.parse(env_id)
+            if parsed.variant != variant:
+                continue
+            finals = [np.mean([r["score"]["final"] for r in results[env_id, a]]) for a in AGENTS]
+            cells = [parsed.language, parsed.difficulty, *(f"{f:.2f}" for f in finals)]
+            cells += scripted_columns(variant, results[env_id, "scripted"])
+            print("| " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Evaluates sales agents on salesenv ids and prints a score table (`make demo`).
+"""Evaluates sales agents on salesenv ids and prints the leaderboard (`make demo`).
 
     python examples/evaluate.py                     # baselines on zh-hard and en-hard
     python examples/evaluate.py env.language=en env.difficulty=easy eval.episodes=50
@@ -9,104 +9,95 @@
         env.difficulty=easy,hard eval.episodes=5                # 8 jobs, one per combination
 
 The config groups (env, customer, scorer, judge, agent, eval, experiment, debug) live in
-`conf/`, their schemas in `salesenv/config.py`. Each run writes `episodes.jsonl` (one
-record per episode) and `summary.json` to its Hydra run directory (`outputs/...`, or
-`multirun/.../<job>` with `-m`), next to the resolved config in `.hydra/config.yaml`.
+`conf/`, their schemas in `salesenv/config.py`. The run is `salesenv eval`'s
+(`salesenv.evaluation.evaluate`): its Hydra run directory (`outputs/...`, or
+`multirun/.../<job>` with `-m`) gets `run.json`, `episodes.jsonl` (one record per episode,
+written as it ends) and `summary.json`, next to the resolved config in
+`.hydra/config.yaml`; `salesenv report <dir>` reads it. A run whose customer backend is
+down stops after the first failed episodes with the backend's message and exit status 1;
+rerun with `hydra.run.dir=<that dir>` to resume a stopped run.
 """
 
 from __future__ import annotations
 
-import json
+import sys
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
-from tqdm import tqdm
 
 import salesenv
-from salesenv.cli import instantiate_scorer
+from salesenv.build import ConfigError
+from salesenv.cli.common import UsageError
+from salesenv.cli.eval import build, print_outcome, print_resumed, print_stopped
 from salesenv.config import env_ids, env_kwargs  # importing it registers the schemas
-from salesenv.evaluation import format_table, run_episode, summarize
-from salesenv.files import write_atomic
+from salesenv.customers.base import CustomerBackendError
+from salesenv.evaluation import evaluate
+from salesenv.ids import UnknownIdError
+from salesenv.results import ResultsError, RunDirInUseError
+from salesenv.runner import EvalAbortedError, Selection, SelectionError, select_envs, select_suite
+
+#: Failures whose message says what to do: printed as one line, exit status 1.
+USER_ERRORS = (
+    UsageError,
+    ConfigError,
+    SelectionError,
+    UnknownIdError,
+    EvalAbortedError,
+    CustomerBackendError,
+    ResultsError,
+    RunDirInUseError,
+)
 
 
-def suite_scenarios(suite: str, env_id: str, difficulty: str) -> list:
-    """The suite's scenarios in the env's language (and difficulty, unless "mixed")."""
-    language = env_id.split("-")[1]
-    wanted = difficulty.replace("veryhard", "very_hard")
-    scenarios = [
-        s
-        for s in salesenv.load_suite(suite)
-        if s.language == language and (difficulty == "mixed" or s.difficulty == wanted)
-    ]
-    if not scenarios:
-        raise ValueError(f"suite {suite!r} has no {language} scenario of difficulty {difficulty}")
-    return scenarios
+def selection(cfg: DictConfig) -> Selection:
+    """What the config plays: with `env.suite`, its scenarios of the language(s) and
+    difficulty (the first `eval.episodes` of each language; null plays them all); else
+    `eval.episodes` sampled scenarios on each env id.
+
+    Raises:
+        UsageError: If `eval.episodes` is below 1, or null without a suite.
+    """
+    episodes = cfg.eval.episodes
+    if (episodes is None and not cfg.env.suite) or (episodes is not None and episodes < 1):
+        raise UsageError("eval.episodes must be >= 1 (null plays a whole suite: set env.suite)")
+    variant = cfg.env.variant.value
+    if not cfg.env.suite:
+        return select_envs(env_ids(cfg.env), episodes=episodes, variant=variant)
+    language = None if cfg.env.language.value == "both" else cfg.env.language.value
+    return select_suite(
+        salesenv.load_suite(cfg.env.suite),
+        variant=variant,
+        language=language,
+        difficulty=cfg.env.difficulty.value,
+        limit=episodes,
+    )
 
 
 @hydra.main(version_base=None, config_path="../conf", config_name="evaluate")
 def main(cfg: DictConfig) -> None:
-    # 1. Build everything the config names (the only place objects come from configs).
-    if not cfg.agents:
-        raise ValueError("no agent to evaluate: pick one with agent=scripted (see conf/agent/)")
-    agents = [hydra.utils.instantiate(agent_cfg) for agent_cfg in cfg.agents.values()]
-    customer = hydra.utils.instantiate(cfg.customer)
-    scorer = instantiate_scorer(cfg, customer)
-
-    # 2. Play: every agent on every env id, episode i with seed `seed + i`
-    #    (and, with a suite, its i-th scenario).
-    ids = env_ids(cfg.env)
-    for env_id in ids:
-        salesenv.registry.resolve_id(env_id)  # fail on a bad id before any episode runs
-    plans = {}
-    for env_id in ids:
-        scenarios = (
-            suite_scenarios(cfg.env.suite, env_id, cfg.env.difficulty.value)
-            if cfg.env.suite
-            else None
-        )
-        episodes = cfg.eval.episodes if cfg.eval.episodes is not None else len(scenarios or ())
-        if episodes < 1:
-            raise ValueError("eval.episodes must be >= 1 (null plays a whole suite: set env.suite)")
-        plans[env_id] = (scenarios, episodes)
-
-    records = []
-    total = len(agents) * sum(n for _, n in plans.values())
-    with tqdm(total=total, desc="episodes", unit="ep", disable=not cfg.eval.progress) as bar:
-        for env_id, (scenarios, episodes) in plans.items():
-            env = salesenv.make(
-                env_id, customer=customer, scorer=scorer, scenarios=scenarios, **env_kwargs(cfg.env)
-            )
-            for agent in agents:
-                for i in range(episodes):
-                    options = {"scenario_index": i % len(scenarios)} if scenarios else None
-                    records.append(run_episode(env, agent, seed=cfg.eval.seed + i, options=options))
-                    bar.update()
-            env.close()
-
-    # 3. Summarise into the run directory, next to Hydra's .hydra/config.yaml.
-    rows = summarize(records, by=tuple(cfg.eval.group_by))
     out = Path(HydraConfig.get().runtime.output_dir)
-    if cfg.eval.write_episodes:
-        write_atomic(
-            out / "episodes.jsonl",
-            "".join(json.dumps(r.as_dict(), ensure_ascii=False) + "\n" for r in records),
+    try:
+        to_play = selection(cfg)
+        agents, customer, scorer = build(cfg)  # the only place objects come from configs
+        result = evaluate(
+            out,
+            agents,
+            customer,
+            scorer,
+            to_play,
+            env_kwargs=env_kwargs(cfg.env),
+            seed=cfg.eval.seed,
+            progress=cfg.eval.progress,
+            on_resume=lambda done, total: print_resumed(out, done, total),
+            on_stop=lambda r: print_stopped(r, f"rerun with hydra.run.dir={out} to resume."),
         )
-    write_atomic(out / "summary.json", json.dumps(rows, indent=2))
-    if cfg.eval.print_table:
-        backend = ", ".join(f"{k} {v}" for k, v in customer.describe().items())
-        counts = sorted({n for _, n in plans.values()})
-        print(
-            f"\nScores on the 0-10 scale (profile {scorer.profile.name}, "
-            f"alpha {scorer.profile.alpha}),"
-        )
-        print(
-            f"{'/'.join(map(str, counts))} episodes per row; customer: {backend}; "
-            "ci95 = 95% interval of the mean.\n"
-        )
-        print(format_table(rows))
-        print(f"\nOutputs: {out}")
+    except USER_ERRORS as exc:
+        sys.exit(f"evaluate.py: error: {exc}")
+    status = print_outcome(result, cfg.eval.print_table, rerun=f"Rerun with hydra.run.dir={out}")
+    if status:
+        sys.exit(status)
 
 
 if __name__ == "__main__":

@@ -7,8 +7,8 @@
 episodes, skips those the output folder already holds, plays the rest many at a time
 (`salesenv.runner.run_planned`), writes a record per episode as it ends and the summary
 when the run stops (`salesenv.results.RunDirectory`). `salesenv eval` and
-`examples/evaluate.py` are this function behind a command line. `run_episode` plays one
-episode in one env.
+`examples/evaluate.py` are this function behind a command line; `play` plays the same
+episodes into a list (benchmarks). `run_episode` plays one episode in one env.
 """
 
 from __future__ import annotations
@@ -183,17 +183,7 @@ def evaluate(
         seed=seed,
         trials=trials,
     )
-    plans = [
-        (
-            agent,
-            group,
-            plan_episodes(
-                agent.name, group.env_id, group.count, trials, seed, group.scenarios is not None
-            ),
-        )
-        for agent in agents
-        for group in selection.groups
-    ]
+    plans = _plans(agents, selection, trials, seed)
     total = sum(len(p) for _, _, p in plans)
     run_dir = RunDirectory(out)
     with run_dir.lock():
@@ -202,7 +192,7 @@ def evaluate(
         done = sum(1 for _, _, p in plans for e in p if e.key in kept)
         if kept and on_resume is not None:
             on_resume(done, total)
-        player = _Player(run_dir, customer, scorer, env_kwargs, num_envs, manifest["scoring"])
+        player = _Player(run_dir.append, customer, scorer, env_kwargs, num_envs)
         complete = False
         try:
             with player.progress(total, done, kept, enabled=progress):
@@ -214,6 +204,66 @@ def evaluate(
             if not complete and on_stop is not None:
                 on_stop(result)
     return result
+
+
+def play(
+    agents: Sequence[SalesAgent | BatchSalesAgent],
+    selection: Selection,
+    customer: Any = None,
+    scorer: Any = None,
+    *,
+    env_kwargs: Mapping[str, Any] | None = None,
+    trials: int = 1,
+    seed: int = 0,
+    num_envs: int = 32,
+    progress: bool = False,
+) -> list[dict[str, Any]]:
+    """The records of every agent on every episode of `selection`, played as `evaluate`
+    plays them (same seeds, same records) but kept in memory: no folder, no resuming.
+
+    Args:
+        agents: The agents.
+        selection: What to play (`select_suite`, `select_envs`).
+        customer: The customer backend every env shares (default: the persona simulator).
+        scorer: The episode scorer every env shares (default: `EpisodeScorer()`).
+        env_kwargs: More keyword arguments for `salesenv.make_vec` (max_rounds, ...).
+        trials: Plays of each episode.
+        seed: Seed of the first episode.
+        num_envs: Conversations run at once.
+        progress: Show a progress bar.
+
+    Raises:
+        salesenv.runner.EvalAbortedError: If the first episodes all failed.
+    """
+    from salesenv.customers import PersonaCustomer
+    from salesenv.rewards import EpisodeScorer
+
+    customer = customer if customer is not None else PersonaCustomer()
+    scorer = scorer if scorer is not None else EpisodeScorer()
+    plans = _plans(agents, selection, trials, seed)
+    records: list[dict[str, Any]] = []
+    player = _Player(records.extend, customer, scorer, env_kwargs or {}, num_envs)
+    with player.progress(sum(len(p) for _, _, p in plans), 0, {}, enabled=progress):
+        for agent, group, planned in plans:
+            player.play(agent, group, planned)
+    return records
+
+
+def _plans(
+    agents: Sequence[Any], selection: Selection, trials: int, seed: int
+) -> list[tuple[Any, EpisodeGroup, list[PlannedEpisode]]]:
+    """Every agent's planned episodes on every group of `selection`."""
+    return [
+        (
+            agent,
+            group,
+            plan_episodes(
+                agent.name, group.env_id, group.count, trials, seed, group.scenarios is not None
+            ),
+        )
+        for agent in agents
+        for group in selection.groups
+    ]
 
 
 def _finish(
@@ -242,24 +292,23 @@ def _finish(
 
 
 class _Player:
-    """Plays pending episodes of one agent on one env id in a vector env, appending each
-    finished batch of records to the folder and moving the progress bar."""
+    """Plays pending episodes of one agent on one env id in a vector env, handing each
+    finished batch of records to `sink` and moving the progress bar."""
 
     def __init__(
         self,
-        run_dir: RunDirectory,
+        sink: Callable[[list[dict[str, Any]]], None],
         customer: Any,
         scorer: Any,
-        env_kwargs: dict[str, Any],
+        env_kwargs: Mapping[str, Any],
         num_envs: int,
-        scoring: dict[str, Any],
     ) -> None:
-        self.run_dir, self.customer, self.scorer = run_dir, customer, scorer
+        self.sink, self.customer, self.scorer = sink, customer, scorer
         self.env_kwargs, self.num_envs = env_kwargs, num_envs
         self.versions = {
             "salesenv": salesenv.__version__,
             "customer": customer.describe(),
-            "scoring": scoring,
+            "scoring": scoring_versions(scorer),
         }
         self.scores: list[float] = []
         self.bar: Any = None
@@ -304,7 +353,7 @@ class _Player:
             envs.close()
 
     def _save(self, finished: list[dict[str, Any]]) -> None:
-        self.run_dir.append(finished)
+        self.sink(finished)
         self.scores.extend(r["score"]["final"] for r in finished if r["error"] is None)
         self.bar.update(len(finished))
         if self.scores:

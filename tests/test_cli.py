@@ -20,6 +20,7 @@ from salesenv.cli import main
 from salesenv.evaluation import run_episode
 from salesenv.ids import MIXED, EnvId
 from salesenv.results import ResultsError, RunDirectory, load_results
+from tests.unreachable import unreachable_customer
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
@@ -331,27 +332,10 @@ def test_unknown_suite_names_the_choices(tmp_path, capsys):
 
 
 def test_unreachable_server_stops_the_run_with_the_url(tmp_path, capsys):
-    import socket
-
-    with socket.socket() as probe:  # a port with nothing listening
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    url = f"http://127.0.0.1:{port}/v1"
+    url, customer = unreachable_customer()
     out = tmp_path / "run"
     status, _, err = run_cli(
-        capsys,
-        "eval",
-        "--out",
-        out,
-        "--limit",
-        5,
-        "--no-progress",
-        "agent=scripted",
-        "customer=openai",
-        "customer.model=tiny",
-        f"customer.base_url={url}",
-        "customer.max_retries=0",
-        "customer.timeout=2",
+        capsys, "eval", "--out", out, "--limit", 5, "--no-progress", "agent=scripted", *customer
     )
     assert status == 1
     assert url in err and "Check that the server is running" in err

@@ -328,7 +328,7 @@ def test_evaluate_sweeps_agents_and_languages(tmp_path):
     for summary in summaries:
         job = summary.parent
         config = yaml.safe_load((job / ".hydra" / "config.yaml").read_text())
-        (row,) = json.loads(summary.read_text())
+        (row,) = json.loads(summary.read_text())["by_agent_language"]
         assert row["agent"] == next(iter(config["agents"]))
         assert row["language"] == config["env"]["language"]
         assert row["episodes"] == 2 and config["eval"]["episodes"] == 2
@@ -354,6 +354,8 @@ def test_evaluate_plays_a_suite_in_order(tmp_path):
         cwd=tmp_path,
     )
     records = [json.loads(line) for line in (tmp_path / "episodes.jsonl").read_text().splitlines()]
+    records.sort(key=lambda r: r["index"])  # written as episodes end, several at a time
+    assert [r["index"] for r in records] == [0, 1, 2]
     suite = [
         s
         for s in salesenv.load_suite("salesllm-1805")

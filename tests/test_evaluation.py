@@ -14,7 +14,7 @@ import pytest
 import salesenv
 from salesenv.agents import PassiveSalesAgent, ScriptedSalesAgent
 from salesenv.customers import PersonaCustomer
-from salesenv.evaluation import evaluate
+from salesenv.evaluation import evaluate, play
 from salesenv.ids import UnknownIdError
 from salesenv.results import RunDirectory, RunDirInUseError, load_results
 from salesenv.rewards import EpisodeScorer
@@ -102,6 +102,22 @@ def test_evaluate_writes_the_folder_and_resumes(tmp_path):
     assert not (tmp_path / ".lock").exists()
     again = run()
     assert again.resumed == 6 and resumed == [(6, 6)] and again.finished == 6
+
+
+def test_play_gives_the_records_evaluate_writes(tmp_path):
+    selection = select_suite(salesenv.load_suite("salesllm-1805"), language="zh", limit=3)
+    agents = [ScriptedSalesAgent()]
+    written = evaluate(
+        tmp_path, agents, PersonaCustomer(), EpisodeScorer(), selection, seed=7, progress=False
+    )
+    kept = play(agents, selection, seed=7, num_envs=2)
+
+    def by_key(records):
+        return {r["key"]: {k: v for k, v in r.items() if k not in ("seconds", "schema")}
+                for r in records}  # fmt: skip
+
+    assert len(kept) == 3 and by_key(kept) == by_key(written.records)
+    assert [r["seed"] for r in sorted(kept, key=lambda r: r["index"])] == [7, 8, 9]
 
 
 def test_evaluate_refuses_agents_without_distinct_names(tmp_path):

@@ -11,49 +11,94 @@ from pathlib import Path
 import pytest
 
 from tests.import_probe import assert_stays_light
+from tests.unreachable import unreachable_customer
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_evaluate_prints_the_table_and_writes_records(tmp_path):
-    result = subprocess.run(
+def run_evaluate(run_dir: Path, *overrides: str, check: bool = False):
+    """Runs examples/evaluate.py with Hydra overrides into `run_dir`."""
+    return subprocess.run(
         [
             sys.executable,
             str(ROOT / "examples" / "evaluate.py"),
-            "eval.episodes=3",
-            "eval.progress=false",
-            "env.language=both",
-            "env.difficulty=easy",
-            f"hydra.run.dir={tmp_path}",
+            *overrides,
+            f"hydra.run.dir={run_dir}",
         ],
         capture_output=True,
         text=True,
-        check=True,
-        cwd=tmp_path,
+        check=check,
+        cwd=run_dir,
+        timeout=300,
     )
+
+
+def test_evaluate_prints_the_table_and_writes_records(tmp_path):
+    result = run_evaluate(
+        tmp_path,
+        "eval.episodes=3",
+        "eval.progress=false",
+        "env.language=both",
+        "env.difficulty=easy",
+        check=True,
+    )
+    # The leaderboard of `salesenv eval`: one row per agent, one column per language.
+    header = next(line for line in result.stdout.splitlines() if line.startswith("| agent"))
+    assert "| en · persona" in header and "| zh · persona" in header
     lines = [line for line in result.stdout.splitlines() if line.startswith("| scripted")]
-    assert len(lines) == 2
-    assert "| zh" in lines[0] + lines[1] and "| en" in lines[0] + lines[1]
+    assert len(lines) == 1
+    cells = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    assert len(cells) == 4 and all(cell[0].isdigit() for cell in cells[1:3]) and cells[3] == "6"
+    # What `salesenv eval` writes: schema-1 records, run.json, summary.json.
     records = [json.loads(line) for line in (tmp_path / "episodes.jsonl").read_text().splitlines()]
     assert len(records) == 3 * 3 * 2  # agents x episodes x envs (zh and en)
     assert {r["agent"] for r in records} == {"scripted", "passive", "random"}
+    assert {r["env_id"] for r in records} == {"SalesLLM-zh-easy", "SalesLLM-en-easy"}
+    assert all(r["schema"] == 1 and r["error"] is None for r in records)
+    assert sorted(r["seed"] for r in records if r["agent"] == "scripted") == [0, 0, 1, 1, 2, 2]
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert len(summary) == 6 and all(row["episodes"] == 3 for row in summary)
+    assert summary["complete"] is True and summary["finished"] == 18
+    rows = summary["by_agent_language"]
+    assert len(rows) == 6 and all(row["episodes"] == 3 for row in rows)
+    assert all(row["ci_low"] <= row["final"] <= row["ci_high"] for row in rows)
+    by_difficulty = summary["by_agent_language_difficulty"]
+    assert {row["difficulty"] for row in by_difficulty} == {"easy"}
+    manifest = json.loads((tmp_path / "run.json").read_text())
+    assert manifest["agents"] == ["scripted", "passive", "random"]
+    assert manifest["envs"] == ["SalesLLM-zh-easy", "SalesLLM-en-easy"]
     assert (tmp_path / ".hydra" / "config.yaml").exists()
+    assert not (tmp_path / ".lock").exists()
+
+
+def test_evaluate_stops_when_the_customer_server_is_unreachable(tmp_path):
+    url, customer = unreachable_customer()
+    result = run_evaluate(
+        tmp_path, "eval.episodes=2", "eval.progress=false", "agent=scripted", *customer
+    )
+    assert result.returncode == 1
+    assert "evaluate.py: error: the first 2 episodes all failed" in result.stderr
+    assert url in result.stderr and "Check that the server is running" in result.stderr
+    assert f"stopped: 0 of 4 episodes are saved in {tmp_path}" in result.stderr
+    assert f"rerun with hydra.run.dir={tmp_path} to resume" in result.stderr
+    records = [json.loads(line) for line in (tmp_path / "episodes.jsonl").read_text().splitlines()]
+    assert len(records) == 2 and all(url in r["error"] for r in records)  # stopped after zh
+    assert {r["language"] for r in records} == {"zh"}
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["complete"] is False and summary["errored"] == 2
+
+
+def test_evaluate_needs_a_number_of_episodes_without_a_suite(tmp_path):
+    result = run_evaluate(tmp_path, "eval.episodes=null")
+    assert result.returncode == 1
+    assert (
+        "evaluate.py: error: eval.episodes must be >= 1 (null plays a whole suite: set env.suite)"
+        in result.stderr
+    )
+    assert not (tmp_path / "episodes.jsonl").exists()
 
 
 def test_evaluate_rejects_an_unknown_env(tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "examples" / "evaluate.py"),
-            "env.language=xx",
-            "eval.episodes=1",
-            f"hydra.run.dir={tmp_path}",
-        ],
-        capture_output=True,
-        text=True,
-    )
+    result = run_evaluate(tmp_path, "env.language=xx", "eval.episodes=1")
     assert result.returncode != 0
     assert "Invalid value 'xx', expected one of [zh, en, both]" in result.stderr
 
