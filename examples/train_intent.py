@@ -44,7 +44,7 @@ from tqdm import tqdm
 
 import salesenv
 from salesenv.agents import PassiveSalesAgent, RandomSalesAgent, ScriptedSalesAgent
-from salesenv.realdata import DEFAULT_ROOT, craigslist
+from salesenv.realdata import DEFAULT_ROOT, RealDataMissingError, craigslist
 from salesenv.rewards.intent import INTENT_LEVELS
 from salesenv.rewards.intent_corpus import (
     LabelledDialogue,
@@ -112,7 +112,8 @@ def craigslist_dev(root: Path) -> list[LabelledDialogue]:
     ]
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
+    """The command line (see the module docstring) and its parser, for its error exits."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -128,21 +129,22 @@ def main() -> None:
         type=Path,
         default=Path(__file__).resolve().parents[1] / "rewards" / "data" / "intent_head.npz",
     )
-    args = parser.parse_args()
+    return parser, parser.parse_args(argv)
 
-    corpus = handwritten("train") + simulator_dialogues(range(args.seeds))
+
+def build_corpus(seeds: int, real: list[LabelledDialogue]) -> list[LabelledDialogue]:
+    """Sources 1-4 of the module docstring, then `real` (CraigslistBargain dev or nothing)."""
+    corpus = handwritten("train") + simulator_dialogues(range(seeds))
     # Decisions followed by pleasantries, as in real chats (closings.jsonl).
     corpus += [with_closing(d, i) for i, d in enumerate(corpus) if d.level in CLOSING_LEVELS]
     # The salesperson claiming the sale changes nothing the customer said (seller_claims.jsonl).
     corpus += [with_seller_claim(d, i) for i, d in enumerate(corpus) if d.level in CLAIM_LEVELS]
-    if not args.no_craigslist:
-        corpus += craigslist_dev(args.realdata)
-    counts = Counter((d.source, d.language, d.level) for d in corpus)
-    print(f"{len(corpus)} training dialogues")
-    for key in sorted(counts):
-        print("  ", *key, counts[key])
+    return corpus + real
 
-    started = time.perf_counter()
+
+def fit_head(corpus: list[LabelledDialogue], C: float, dense_weight: float) -> IntentHead:
+    """Features of the corpus and the logistic-regression head on them (`meta` holds the
+    settings; the caller adds the corpus description)."""
     encoder = E5Encoder()
     batches = [corpus[i : i + 64] for i in range(0, len(corpus), 64)]
     parts = [
@@ -161,23 +163,19 @@ def main() -> None:
         ),
         shape=(len(ngrams), NGRAM_BUCKETS),
     )
-    inputs = hstack([csr_matrix((dense - scaler.mean_) / scale * args.dense_weight), sparse])
+    inputs = hstack([csr_matrix((dense - scaler.mean_) / scale * dense_weight), sparse])
     labels = [d.level for d in corpus]
-    model = LogisticRegression(C=args.C, class_weight="balanced", max_iter=5000)
+    model = LogisticRegression(C=C, class_weight="balanced", max_iter=5000)
     model.fit(inputs.tocsr(), labels)
     levels = tuple(str(c) for c in model.classes_)
     missing = set(INTENT_LEVELS) - set(levels)
     if missing:
         raise SystemExit(f"the corpus has no examples of levels {sorted(missing)}")
-
-    digest = hashlib.sha256()
-    for d in corpus:
-        digest.update(json.dumps([d.id, d.level, d.turns], ensure_ascii=False).encode())
     width = dense.shape[1]
-    head = IntentHead(
+    return IntentHead(
         mean=scaler.mean_,
         scale=scale,
-        dense_weight=args.dense_weight,
+        dense_weight=dense_weight,
         dense_coef=model.coef_[:, :width],
         ngram_coef=model.coef_[:, width:],
         intercept=model.intercept_,
@@ -185,16 +183,45 @@ def main() -> None:
         meta={
             "version": HEAD_VERSION,
             "encoder": f"{encoder.name}-{encoder.version}",
-            "C": args.C,
-            "dense_weight": args.dense_weight,
-            "corpus_sha256": digest.hexdigest()[:16],
-            "corpus_counts": {
-                source: sum(v for (s, _, _), v in counts.items() if s == source)
-                for source in sorted({s for s, _, _ in counts})
-            },
-            "simulator_seeds": args.seeds,
+            "C": C,
+            "dense_weight": dense_weight,
         },
     )
+
+
+def corpus_meta(corpus: list[LabelledDialogue], counts: Counter, seeds: int) -> dict:
+    """The corpus's digest, its size per source and the simulator seeds, for the head's meta."""
+    digest = hashlib.sha256()
+    for d in corpus:
+        digest.update(json.dumps([d.id, d.level, d.turns], ensure_ascii=False).encode())
+    return {
+        "corpus_sha256": digest.hexdigest()[:16],
+        "corpus_counts": {
+            source: sum(v for (s, _, _), v in counts.items() if s == source)
+            for source in sorted({s for s, _, _ in counts})
+        },
+        "simulator_seeds": seeds,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Builds the corpus, fits the head and saves it to `--out`."""
+    parser, args = parse_args(argv)
+    real: list[LabelledDialogue] = []
+    if not args.no_craigslist:
+        try:
+            real = craigslist_dev(args.realdata)
+        except RealDataMissingError as exc:
+            parser.exit(2, f"{parser.prog}: error: {exc.hint('--realdata')} (or --no-craigslist)\n")
+    corpus = build_corpus(args.seeds, real)
+    counts = Counter((d.source, d.language, d.level) for d in corpus)
+    print(f"{len(corpus)} training dialogues")
+    for key in sorted(counts):
+        print("  ", *key, counts[key])
+
+    started = time.perf_counter()
+    head = fit_head(corpus, args.C, args.dense_weight)
+    head.meta.update(corpus_meta(corpus, counts, args.seeds))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     head.save(args.out)
     print(

@@ -33,7 +33,24 @@ CB_EXTRA_FIELDS = (
 
 
 class RealDataMissingError(FileNotFoundError):
-    """The real-data files are not where they were looked for."""
+    """The real-data files are not where they were looked for.
+
+    Args:
+        message: What is missing and what to do.
+        path: The file that was looked for.
+    """
+
+    def __init__(self, message: str, path: str | Path) -> None:
+        super().__init__(message)
+        self.path = Path(path)
+
+    def hint(self, option: str) -> str:
+        """One line for a script's user: the missing file and how to point the script at
+        the data folder with `option` (e.g. "--realdata") or `$SALESENV_REALDATA`."""
+        return (
+            f"{self.path} not found: pass {option} DIR, the folder that holds {CB_FILE} and "
+            f"{P4G_FILE} (the project's copy is ../shared/realdata), or set SALESENV_REALDATA"
+        )
 
 
 @dataclass(frozen=True)
@@ -66,7 +83,8 @@ def _lines(path: Path, name: str) -> Iterator[tuple[int, dict]]:
     if not path.is_file():
         raise RealDataMissingError(
             f"{path} not found; pass the folder that holds {name} (the project's copy is "
-            "../shared/realdata) or set SALESENV_REALDATA"
+            "../shared/realdata) or set SALESENV_REALDATA",
+            path,
         )
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, 1):

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -166,6 +169,37 @@ def test_realdata_missing_folder_is_a_clear_error(tmp_path):
         craigslist("dev", tmp_path)
     with pytest.raises(ValueError, match="split"):
         craigslist("train", tmp_path)
+
+
+def test_realdata_missing_error_names_the_file_and_the_option(tmp_path):
+    with pytest.raises(RealDataMissingError) as err:
+        persuasion(tmp_path)
+    assert err.value.path == tmp_path / "persuasionforgood" / "p4g_dialogues.jsonl"
+    hint = err.value.hint("--realdata")
+    assert hint.startswith(f"{err.value.path} not found: pass --realdata DIR, the folder that")
+    assert "craigslistbargain/cb_dialogues.jsonl" in hint and "SALESENV_REALDATA" in hint
+    assert "\n" not in hint
+
+
+SCRIPTS = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("script", ["benchmarks/intent_realdata.py", "examples/train_intent.py"])
+def test_scripts_without_the_real_data_say_where_to_point_them(script, tmp_path):
+    missing = tmp_path / "no-realdata"
+    result = subprocess.run(
+        [sys.executable, str(SCRIPTS / script), "--realdata", str(missing)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == "" and "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    name = Path(script).name
+    cb = missing / "craigslistbargain" / "cb_dialogues.jsonl"
+    assert line.startswith(f"{name}: error: {cb} not found: pass --realdata DIR")
+    assert "SALESENV_REALDATA" in line
 
 
 def test_read_craigslist_file_splits_listing_and_line_numbered_errors(tmp_path):
