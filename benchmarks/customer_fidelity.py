@@ -360,7 +360,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     try:
         result = evaluate(args)
     except (DataError, CustomerBackendError, ImportError) as exc:
-        parser.error(str(exc))
+        # One line, no usage text: the arguments parsed; the data or the model is the problem.
+        parser.exit(2, f"{parser.prog}: error: {exc}\n")
     print(table(result))
     print(
         f"\n{result['customer_turns']} buyer turns in {result['seconds']:.1f} s; "

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
@@ -43,11 +42,13 @@ import numpy as np
 import salesenv
 from salesenv.agents import PassiveSalesAgent, RandomSalesAgent, ScriptedSalesAgent
 from salesenv.agents.base import SalesAgent
+from salesenv.customers.base import CustomerBackendError
 from salesenv.dialogue import Decision, Dialogue, Turn
 from salesenv.evaluation import run_episode
 from salesenv.files import nan_to_none, write_atomic
+from salesenv.rewards.agreement import CORRELATIONS, agreement, format_estimate, format_number
 from salesenv.rewards.judge import Judge, JudgeResult, RubricJudge
-from salesenv.rewards.llm_graders import LLMJudge, TextGenerator
+from salesenv.rewards.llm_graders import LLMJudge, SeedShiftedBackend, TextGenerator
 from salesenv.scenarios.scenario import Scenario
 
 LANGUAGES = ("zh", "en")
@@ -183,31 +184,6 @@ def load_samples(path: str | os.PathLike[str]) -> list[Sample]:
 # --------------------------------------------------------------------------- scoring
 
 
-class SeedShiftedBackend:
-    """A chat backend whose seeds are shifted by `offset`, keeping every raw answer.
-
-    `LLMJudge` derives its sampling seeds from the prompt; shifting them gives a second,
-    independent draw of the same judge (the self-agreement reference).
-
-    Args:
-        backend: Any object with `generate(conversations, seeds)`.
-        offset: Added to every seed.
-    """
-
-    def __init__(self, backend: TextGenerator, offset: int = 0) -> None:
-        self.backend = backend
-        self.offset = offset
-        self.answers: list[str] = []
-
-    def generate(
-        self, conversations: Sequence[list[dict[str, str]]], seeds: Sequence[int]
-    ) -> list[str]:
-        """The wrapped backend's answers to the conversations, with shifted seeds."""
-        texts = self.backend.generate(conversations, [int(s) + self.offset for s in seeds])
-        self.answers.extend(texts)
-        return texts
-
-
 def judge_in_batches(
     judge: Judge,
     dialogues: Sequence[Dialogue],
@@ -261,123 +237,6 @@ def score_samples(
 
 def _length(dialogue: Dialogue) -> int:
     return sum(len(t.text) for t in dialogue.turns)
-
-
-# --------------------------------------------------------------------------- statistics
-
-
-def pearson(x: Sequence[float], y: Sequence[float]) -> float:
-    """Pearson's r; NaN when fewer than two pairs or either side is constant."""
-    a, b = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if len(a) < 2:
-        return math.nan
-    a, b = a - a.mean(), b - b.mean()
-    denominator = math.sqrt(float(a @ a) * float(b @ b))
-    return float(a @ b) / denominator if denominator > 0 else math.nan
-
-
-def average_ranks(values: Sequence[float]) -> np.ndarray:
-    """Ranks from 1, ties sharing the mean of their ranks (as `scipy.stats.rankdata`)."""
-    v = np.asarray(values, dtype=float)
-    order = np.argsort(v, kind="mergesort")
-    ranks = np.empty(len(v))
-    sorted_v = v[order]
-    start = 0
-    for end in range(1, len(v) + 1):
-        if end == len(v) or sorted_v[end] != sorted_v[start]:
-            ranks[order[start:end]] = (start + end + 1) / 2.0
-            start = end
-    return ranks
-
-
-def spearman(x: Sequence[float], y: Sequence[float]) -> float:
-    """Spearman's rho: Pearson's r of the average ranks; NaN when undefined."""
-    if len(x) < 2:
-        return math.nan
-    return pearson(average_ranks(x), average_ranks(y))
-
-
-def kendall_tau(x: Sequence[float], y: Sequence[float]) -> float:
-    """Kendall's tau-b (corrects for ties, as `scipy.stats.kendalltau`); NaN when undefined."""
-    a, b = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if len(a) < 2:
-        return math.nan
-    upper = np.triu_indices(len(a), k=1)
-    da = np.sign(a[:, None] - a[None, :])[upper]
-    db = np.sign(b[:, None] - b[None, :])[upper]
-    n_a, n_b = float(np.count_nonzero(da)), float(np.count_nonzero(db))
-    if n_a == 0 or n_b == 0:
-        return math.nan
-    return float((da * db).sum()) / math.sqrt(n_a * n_b)
-
-
-CORRELATIONS: dict[str, Callable[[Sequence[float], Sequence[float]], float]] = {
-    "pearson": pearson,
-    "spearman": spearman,
-    "kendall": kendall_tau,
-}
-
-
-def bootstrap_ci(
-    x: Sequence[float],
-    y: Sequence[float],
-    statistic: Callable[[Sequence[float], Sequence[float]], float],
-    resamples: int = 1000,
-    seed: int = 0,
-    level: float = 0.95,
-) -> tuple[float, float]:
-    """A percentile-bootstrap interval of a paired statistic (pairs resampled together).
-
-    Resamples where the statistic is undefined (e.g. all one score) are dropped; the
-    interval is (NaN, NaN) when fewer than half of the resamples are defined.
-    """
-    a, b = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if len(a) < 3 or resamples < 1:
-        return math.nan, math.nan
-    rng = np.random.default_rng(seed)
-    values = []
-    for _ in range(resamples):
-        index = rng.integers(len(a), size=len(a))
-        value = statistic(a[index], b[index])
-        if not math.isnan(value):
-            values.append(value)
-    if len(values) < resamples / 2:
-        return math.nan, math.nan
-    tail = (1.0 - level) / 2.0 * 100.0
-    low, high = np.percentile(values, [tail, 100.0 - tail])
-    return float(low), float(high)
-
-
-def agreement(
-    x: Sequence[float], y: Sequence[float], resamples: int = 1000, seed: int = 0
-) -> dict[str, Any]:
-    """Agreement of two judges' scores on the same dialogues.
-
-    Returns:
-        n; "pearson", "spearman", "kendall" and their "<name>_ci" (low, high); "mad" (mean
-        absolute difference); "mean_x", "mean_y"; "note", non-empty when a correlation is
-        undefined (fewer than two pairs, or one judge constant).
-    """
-    a, b = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if len(a) != len(b):
-        raise ValueError(f"need paired scores, got {len(a)} and {len(b)}")
-    row: dict[str, Any] = {"n": len(a)}
-    for name, statistic in CORRELATIONS.items():
-        row[name] = statistic(a, b)
-        row[f"{name}_ci"] = bootstrap_ci(a, b, statistic, resamples, seed)
-    row["mad"] = float(np.abs(a - b).mean()) if len(a) else math.nan
-    row["mean_x"] = float(a.mean()) if len(a) else math.nan
-    row["mean_y"] = float(b.mean()) if len(a) else math.nan
-    notes = []
-    if len(a) < 2:
-        notes.append("fewer than 2 dialogues")
-    else:
-        if np.all(a == a[0]):
-            notes.append(f"first judge constant ({a[0]:g}): correlation undefined")
-        if np.all(b == b[0]):
-            notes.append(f"second judge constant ({b[0]:g}): correlation undefined")
-    row["note"] = "; ".join(notes)
-    return row
 
 
 # --------------------------------------------------------------------------- tables
@@ -451,10 +310,10 @@ def format_rows(rows: Sequence[dict[str, Any]]) -> str:
         cells = [
             r["group"],
             str(r["n"]),
-            *(_with_ci(r[name], r[f"{name}_ci"]) for name in CORRELATIONS),
-            _number(r["mad"]),
-            _number(r["mean_x"]),
-            _number(r["mean_y"]),
+            *(format_estimate(r[name], r[f"{name}_ci"]) for name in CORRELATIONS),
+            format_number(r["mad"]),
+            format_number(r["mean_x"]),
+            format_number(r["mean_y"]),
             str(r["retried"]),
             str(r["clamped"]),
             str(r["fallback"]),
@@ -463,18 +322,6 @@ def format_rows(rows: Sequence[dict[str, Any]]) -> str:
         if r["note"]:
             notes.append(f"- {r['group']}: {r['note']}")
     return "\n".join(lines + (["", *notes] if notes else []))
-
-
-def _number(value: float) -> str:
-    return "NaN" if math.isnan(value) else f"{value:.2f}"
-
-
-def _with_ci(value: float, ci: tuple[float, float]) -> str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isnan(ci[0]):
-        return f"{value:.2f}"
-    return f"{value:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]"
 
 
 def write_json_atomic(path: str | os.PathLike[str], data: Any) -> None:
@@ -493,27 +340,26 @@ def _json_default(value: Any) -> Any:
 
 
 def make_backend(args: argparse.Namespace) -> tuple[TextGenerator, str]:
-    """The chat backend named by the command line, and the model's name."""
+    """The chat backend named by the command line, and the model's name.
+
+    Raises:
+        ValueError, ImportError, CustomerBackendError: If the backend cannot be built (the
+            message says why; e.g. `ModelNotFoundError` for a wrong model path).
+    """
     from salesenv.customers.chat import SamplingConfig
     from salesenv.customers.choice import build_chat_backend
 
     sampling = SamplingConfig(
         temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens
     )
-    try:
-        backend = build_chat_backend(
-            args.backend,
-            args.model,
-            sampling=sampling,
-            device=args.device,
-            batch_size=args.batch_size,
-        )
-    except ValueError as exc:
-        raise SystemExit(str(exc)) from None
+    backend = build_chat_backend(
+        args.backend, args.model, sampling=sampling, device=args.device, batch_size=args.batch_size
+    )
+    backend.role = "grader"  # named in its errors; SeedShiftedBackend hides it from LLMJudge
     return backend, backend.describe()["model"]
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     """The command line (see the module docstring)."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -541,15 +387,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples")
     parser.add_argument("--out", help="write every score and table here (JSON, atomically)")
     parser.add_argument("--no-progress", action="store_true")
-    return parser.parse_args(argv)
+    return parser
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Runs the comparison and prints the tables."""
-    from tqdm import tqdm
-
-    args = parse_args(argv)
-    started = time.perf_counter()
+def collect_samples(args: argparse.Namespace) -> list[Sample]:
+    """The seeded sample, plus `--dialogues`, saved to `--save-dialogues` when asked."""
     samples = generate_sample(
         args.episodes, args.languages, args.difficulties, first_seed=args.first_seed
     )
@@ -560,7 +402,70 @@ def main(argv: Sequence[str] | None = None) -> None:
             "".join(json.dumps(sample_to_dict(s), ensure_ascii=False) + "\n" for s in samples),
             encoding="utf-8",
         )
-    backend, model_name = make_backend(args)
+    return samples
+
+
+def agreement_tables(
+    scored: Sequence[Scored], reference: bool, resamples: int
+) -> dict[str, list[dict[str, Any]]]:
+    """Rubric vs LLM judge, and (with the reference run) the LLM judge vs itself."""
+    tables = {"rubric vs llm": agreement_rows(scored, "rubric", "llm", resamples=resamples)}
+    if reference:
+        tables["llm vs llm (other seed)"] = agreement_rows(
+            scored, "llm", "llm_ref", resamples=resamples
+        )
+    return tables
+
+
+def print_tables(
+    args: argparse.Namespace, model: str, n: int, elapsed: float, tables: dict
+) -> None:
+    """The settings line and one Markdown table per comparison."""
+    print(
+        f"\n{n} dialogues; LLM judge: {args.backend} {model} "
+        f"(temperature {args.temperature}, top_p {args.top_p}, max_new_tokens "
+        f"{args.max_new_tokens}, max_retries {args.max_retries}); {elapsed:.0f} s\n"
+    )
+    for title, rows in tables.items():
+        first, second = title.split(" vs ")
+        print(f"### {title}  (mean 1 = {first}, mean 2 = {second.split(' ')[0]})\n")
+        print(format_rows(rows) + "\n")
+
+
+def dialogue_record(item: Scored) -> dict[str, Any]:
+    """One scored dialogue as written to `--out`."""
+    sample, dialogue = item.sample, item.sample.dialogue
+    return {
+        "id": sample.id,
+        "agent": sample.agent,
+        "language": sample.language,
+        "difficulty": sample.difficulty,
+        "decision": dialogue.decision.value if dialogue.decision else None,
+        "rounds": sum(t.role == "salesperson" for t in dialogue.turns),
+        "rubric": item.rubric,
+        **{name: r.score for name, r in item.llm.items()},
+        "llm_features": {name: r.features for name, r in item.llm.items()},
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Runs the comparison and prints the tables."""
+    from tqdm import tqdm
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.dialogues and not Path(args.dialogues).is_file():
+        parser.exit(
+            2,
+            f"{parser.prog}: error: {args.dialogues} not found: pass --dialogues FILE.jsonl, "
+            "a file of dialogues in the format that --save-dialogues writes\n",
+        )
+    started = time.perf_counter()
+    samples = collect_samples(args)
+    try:
+        backend, model_name = make_backend(args)
+    except (ValueError, ImportError, CustomerBackendError) as exc:
+        parser.exit(2, f"{parser.prog}: error: {exc}\n")
     primary = SeedShiftedBackend(backend, 0)
     judges: dict[str, Judge] = {"llm": LLMJudge(primary, model_name, args.max_retries)}
     reference = SeedShiftedBackend(backend, REFERENCE_SEED_OFFSET)
@@ -570,52 +475,19 @@ def main(argv: Sequence[str] | None = None) -> None:
         total=len(samples) * len(judges), unit="dlg", disable=args.no_progress, file=sys.stderr
     ) as bar:
         scored = score_samples(samples, judges, args.batch_size, bar.update)
-    tables = {"rubric vs llm": agreement_rows(scored, "rubric", "llm", resamples=args.bootstrap)}
-    if "llm_ref" in judges:
-        tables["llm vs llm (other seed)"] = agreement_rows(
-            scored, "llm", "llm_ref", resamples=args.bootstrap
-        )
+    tables = agreement_tables(scored, "llm_ref" in judges, args.bootstrap)
     elapsed = time.perf_counter() - started
-    print(
-        f"\n{len(samples)} dialogues; LLM judge: {args.backend} {model_name} "
-        f"(temperature {args.temperature}, top_p {args.top_p}, max_new_tokens "
-        f"{args.max_new_tokens}, max_retries {args.max_retries}); {elapsed:.0f} s\n"
-    )
-    for title, rows in tables.items():
-        first, second = title.split(" vs ")
-        print(f"### {title}  (mean 1 = {first}, mean 2 = {second.split(' ')[0]})\n")
-        print(format_rows(rows) + "\n")
+    print_tables(args, model_name, len(samples), elapsed, tables)
     if args.out:
-        write_json_atomic(
-            args.out,
-            nan_to_none(
-                {
-                    "config": vars(args),
-                    "model": model_name,
-                    "seconds": elapsed,
-                    "tables": tables,
-                    "dialogues": [
-                        {
-                            "id": s.sample.id,
-                            "agent": s.sample.agent,
-                            "language": s.sample.language,
-                            "difficulty": s.sample.difficulty,
-                            "decision": (
-                                s.sample.dialogue.decision.value
-                                if s.sample.dialogue.decision
-                                else None
-                            ),
-                            "rounds": sum(t.role == "salesperson" for t in s.sample.dialogue.turns),
-                            "rubric": s.rubric,
-                            **{name: r.score for name, r in s.llm.items()},
-                            "llm_features": {name: r.features for name, r in s.llm.items()},
-                        }
-                        for s in scored
-                    ],
-                    "raw_answers": {"llm": primary.answers, "llm_ref": reference.answers},
-                }
-            ),
-        )
+        result = {
+            "config": vars(args),
+            "model": model_name,
+            "seconds": elapsed,
+            "tables": tables,
+            "dialogues": [dialogue_record(s) for s in scored],
+            "raw_answers": {"llm": primary.answers, "llm_ref": reference.answers},
+        }
+        write_json_atomic(args.out, nan_to_none(result))
 
 
 if __name__ == "__main__":

@@ -142,6 +142,31 @@ class _CachedGrader:
         return answers  # type: ignore[return-value]
 
 
+class SeedShiftedBackend:
+    """A chat backend whose seeds are shifted by `offset`, keeping every raw answer.
+
+    `LLMJudge` derives its sampling seeds from the prompt; shifting them gives a second,
+    independent draw of the same judge (the self-agreement reference).
+
+    Args:
+        backend: Any object with `generate(conversations, seeds)`.
+        offset: Added to every seed.
+    """
+
+    def __init__(self, backend: TextGenerator, offset: int = 0) -> None:
+        self.backend = backend
+        self.offset = offset
+        self.answers: list[str] = []
+
+    def generate(
+        self, conversations: Sequence[list[dict[str, str]]], seeds: Sequence[int]
+    ) -> list[str]:
+        """The wrapped backend's answers to the conversations, with shifted seeds."""
+        texts = self.backend.generate(conversations, [int(s) + self.offset for s in seeds])
+        self.answers.extend(texts)
+        return texts
+
+
 class LLMJudge(_CachedGrader):
     """The paper's selling-performance judge on any chat backend: one integer 0-10.
 

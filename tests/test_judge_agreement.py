@@ -1,4 +1,5 @@
-"""benchmarks/judge_agreement.py on a tiny sample with fake chat backends (no model)."""
+"""benchmarks/judge_agreement.py on a tiny sample with fake chat backends (no model), and the
+agreement statistics it reports (salesenv.rewards.agreement)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,16 @@ import importlib.util
 import json
 import math
 import re
+import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from salesenv.rewards import agreement as stats
 from salesenv.rewards.judge import RubricJudge
-from salesenv.rewards.llm_graders import LLMJudge
+from salesenv.rewards.llm_graders import LLMJudge, SeedShiftedBackend
 from salesenv.rewards.transcript import flatten
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -132,40 +135,40 @@ def test_fallbacks_are_counted_and_left_out(samples):
 
 def test_seed_shift_changes_seeds_and_keeps_answers():
     inner = ConstantBackend("7")
-    shifted = ja.SeedShiftedBackend(inner, offset=10)
+    shifted = SeedShiftedBackend(inner, offset=10)
     assert shifted.generate([[{"role": "user", "content": "x"}]] * 2, [1, 2]) == ["7", "7"]
     assert inner.seeds == [11, 12] and shifted.answers == ["7", "7"]
 
 
 def test_statistics_match_known_values():
     x, y = [1, 2, 3, 4, 5], [2, 1, 4, 3, 5]
-    assert ja.pearson(x, y) == pytest.approx(0.8)
-    assert ja.spearman(x, y) == pytest.approx(0.8)
-    assert ja.kendall_tau(x, y) == pytest.approx(0.6)
-    assert ja.pearson(x, [-v for v in x]) == pytest.approx(-1.0)
-    assert list(ja.average_ranks([3, 1, 3, 2])) == [3.5, 1.0, 3.5, 2.0]
-    assert math.isnan(ja.pearson([1], [2])) and math.isnan(ja.kendall_tau([1, 1], [1, 2]))
+    assert stats.pearson(x, y) == pytest.approx(0.8)
+    assert stats.spearman(x, y) == pytest.approx(0.8)
+    assert stats.kendall_tau(x, y) == pytest.approx(0.6)
+    assert stats.pearson(x, [-v for v in x]) == pytest.approx(-1.0)
+    assert list(stats.average_ranks([3, 1, 3, 2])) == [3.5, 1.0, 3.5, 2.0]
+    assert math.isnan(stats.pearson([1], [2])) and math.isnan(stats.kendall_tau([1, 1], [1, 2]))
     with pytest.raises(ValueError):
-        ja.agreement([1, 2], [1])
+        stats.agreement([1, 2], [1])
 
 
 def test_statistics_match_scipy_with_ties():
-    stats = pytest.importorskip("scipy.stats")
+    scipy_stats = pytest.importorskip("scipy.stats")
     rng = np.random.default_rng(0)
     x, y = rng.integers(0, 5, 40), rng.integers(0, 5, 40)
     y = y + x  # correlated, with ties
-    assert ja.pearson(x, y) == pytest.approx(stats.pearsonr(x, y)[0])
-    assert ja.spearman(x, y) == pytest.approx(stats.spearmanr(x, y)[0])
-    assert ja.kendall_tau(x, y) == pytest.approx(stats.kendalltau(x, y)[0])
+    assert stats.pearson(x, y) == pytest.approx(scipy_stats.pearsonr(x, y)[0])
+    assert stats.spearman(x, y) == pytest.approx(scipy_stats.spearmanr(x, y)[0])
+    assert stats.kendall_tau(x, y) == pytest.approx(scipy_stats.kendalltau(x, y)[0])
 
 
 def test_bootstrap_interval_brackets_the_estimate():
     rng = np.random.default_rng(1)
     x = rng.normal(size=80)
     y = x + rng.normal(scale=0.7, size=80)
-    low, high = ja.bootstrap_ci(x, y, ja.pearson, resamples=300, seed=3)
-    assert low < ja.pearson(x, y) < high and 0 < high - low < 0.4
-    assert ja.bootstrap_ci(x, y, ja.pearson, resamples=300, seed=3) == (low, high)
+    low, high = stats.bootstrap_ci(x, y, stats.pearson, resamples=300, seed=3)
+    assert low < stats.pearson(x, y) < high and 0 < high - low < 0.4
+    assert stats.bootstrap_ci(x, y, stats.pearson, resamples=300, seed=3) == (low, high)
 
 
 def test_json_is_written_atomically(tmp_path):
@@ -176,3 +179,39 @@ def test_json_is_written_atomically(tmp_path):
         ja.write_json_atomic(path, {"bad": object()})
     assert json.loads(path.read_text())["r"] == 0.5  # the old file survives a failed write
     assert not [p for p in path.parent.iterdir() if re.search(r"\.tmp$", p.name)]
+
+
+def _run_script(*args):
+    return subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "judge_agreement.py"), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_script_with_a_missing_dialogue_file_says_so_in_one_line(tmp_path):
+    missing = tmp_path / "nope.jsonl"
+    result = _run_script("--dialogues", missing)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == (
+        f"judge_agreement.py: error: {missing} not found: pass --dialogues FILE.jsonl, "
+        "a file of dialogues in the format that --save-dialogues writes\n"
+    )
+
+
+def test_script_with_a_wrong_model_path_says_so_in_one_line(tmp_path):
+    missing = tmp_path / "no-model"
+    result = _run_script("--episodes", 0, "--no-progress", "--model", missing)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith(
+        f"judge_agreement.py: error: transformers backend: cannot load model '{missing}'"
+    )
+    assert result.stderr.count("\n") == 1
+
+
+def test_estimates_are_formatted_with_their_interval():
+    assert stats.format_estimate(0.8123, (0.5, 0.951)) == "0.81 [0.50, 0.95]"
+    assert stats.format_estimate(0.8123, (math.nan, math.nan)) == "0.81"
+    assert stats.format_estimate(math.nan, (0.1, 0.2)) == "NaN"
+    assert stats.format_number(math.nan) == "NaN" and stats.format_number(1 / 3) == "0.33"
