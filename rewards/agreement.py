@@ -102,10 +102,19 @@ def agreement(
 ) -> dict[str, Any]:
     """Agreement of two judges' scores on the same dialogues.
 
+    Args:
+        x: The first judge's scores.
+        y: The second judge's scores of the same dialogues, in the same order.
+        resamples: Bootstrap resamples of each interval.
+        seed: The bootstrap's seed.
+
     Returns:
         n; "pearson", "spearman", "kendall" and their "<name>_ci" (low, high); "mad" (mean
         absolute difference); "mean_x", "mean_y"; "note", non-empty when a correlation is
         undefined (fewer than two pairs, or one judge constant).
+
+    Raises:
+        ValueError: If `x` and `y` differ in length.
     """
     a, b = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if len(a) != len(b):
