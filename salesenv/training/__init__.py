@@ -2,7 +2,7 @@
 
 One GRPO completion is one whole sales conversation: the policy writes the salesperson
 turns, the env's customer answers, the customer's tokens are masked out of the loss and the
-reward is the env's episode return (`salesenv.rollouts` explains TRL's contract).
+reward is the env's episode return (`salesenv.training.rollouts` explains TRL's contract).
 
     rows = episode_rows(["SalesLLM-en-easy"], num_prompts=64, first_seed=1000)
     rollout = SalesRollout(rows, max_turn_tokens=64, episode_token_budget=256)
@@ -12,11 +12,11 @@ reward is the env's episode return (`salesenv.rollouts` explains TRL's contract)
 The parts, one job per module, all importable from here:
 
 - this module: the dataset (`episode_rows`, `build_dataset`) and `evaluate_policy`;
-- `salesenv.rollouts`: `SalesRollout` (TRL's `rollout_func`), `play_episodes`,
+- `salesenv.training.rollouts`: `SalesRollout` (TRL's `rollout_func`), `play_episodes`,
   `ChatBridge`, `EnvPool` and the reward function `env_reward`;
-- `salesenv.policies`: token-level policies (`hf_generate`, `trainer_generate`) and
+- `salesenv.training.policies`: token-level policies (`hf_generate`, `trainer_generate`) and
   `load_policy`;
-- `salesenv.tool_env`: `SalesToolEnvironment`, for models whose chat template supports
+- `salesenv.training.tool_env`: `SalesToolEnvironment`, for models whose chat template supports
   tool calling, with `GRPOTrainer(environment_factory=...)`: the salesperson speaks by
   calling a `say` tool and TRL runs the multi-turn loop itself.
 
@@ -30,8 +30,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import salesenv
-from salesenv.policies import GenerateFn, hf_generate, load_policy, trainer_generate
-from salesenv.rollouts import (
+from salesenv.training.policies import GenerateFn, hf_generate, load_policy, trainer_generate
+from salesenv.training.rollouts import (
     ChatBridge,
     EnvPool,
     Episode,
@@ -41,7 +41,7 @@ from salesenv.rollouts import (
     play_episodes,
     prompt_key,
 )
-from salesenv.tool_env import SalesToolEnvironment
+from salesenv.training.tool_env import SalesToolEnvironment
 
 __all__ = [
     "ChatBridge",

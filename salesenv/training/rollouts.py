@@ -29,7 +29,7 @@ from typing import Any
 import salesenv
 from salesenv.customers.base import CustomerReply, CustomerRequest
 from salesenv.env import SalesEnv, StepResult
-from salesenv.policies import GenerateFn, process_sync, trainer_generate
+from salesenv.training.policies import GenerateFn, process_sync, trainer_generate
 
 #: Messages of a prompt as OpenAI-style dicts (role, content).
 Messages = list[dict[str, str]]

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from salesenv.env import SalesEnv
-from salesenv.rollouts import EnvPool
+from salesenv.training.rollouts import EnvPool
 
 
 class SalesToolEnvironment:
