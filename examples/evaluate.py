@@ -28,12 +28,12 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 import salesenv
-from salesenv.build import ConfigError
+from salesenv.build import ConfigError, build_evaluation
 from salesenv.cli.common import UsageError
-from salesenv.cli.eval import build, print_outcome, print_resumed, print_stopped
+from salesenv.cli.eval import print_outcome, print_resumed, print_stopped
 from salesenv.config import env_ids, env_kwargs  # importing it registers the schemas
 from salesenv.customers.base import CustomerBackendError
-from salesenv.evaluation import evaluate
+from salesenv.evaluation import evaluate, sigterm_as_interrupt
 from salesenv.ids import UnknownIdError
 from salesenv.results import ResultsError, RunDirInUseError
 from salesenv.runner import EvalAbortedError, Selection, SelectionError, select_envs, select_suite
@@ -80,19 +80,22 @@ def main(cfg: DictConfig) -> None:
     out = Path(HydraConfig.get().runtime.output_dir)
     try:
         to_play = selection(cfg)
-        agents, customer, scorer = build(cfg)  # the only place objects come from configs
-        result = evaluate(
-            out,
-            agents,
-            customer,
-            scorer,
-            to_play,
-            env_kwargs=env_kwargs(cfg.env),
-            seed=cfg.eval.seed,
-            progress=cfg.eval.progress,
-            on_resume=lambda done, total: print_resumed(out, done, total),
-            on_stop=lambda r: print_stopped(r, f"rerun with hydra.run.dir={out} to resume."),
-        )
+        agents, customer, scorer = build_evaluation(cfg)  # objects from configs: here only
+        with sigterm_as_interrupt():
+            result = evaluate(
+                out,
+                agents,
+                customer,
+                scorer,
+                to_play,
+                env_kwargs=env_kwargs(cfg.env),
+                trials=cfg.eval.trials,
+                seed=cfg.eval.seed,
+                num_envs=cfg.eval.num_envs,
+                progress=cfg.eval.progress,
+                on_resume=lambda done, total: print_resumed(out, done, total),
+                on_stop=lambda r: print_stopped(r, f"rerun with hydra.run.dir={out} to resume."),
+            )
     except USER_ERRORS as exc:
         sys.exit(f"evaluate.py: error: {exc}")
     status = print_outcome(result, cfg.eval.print_table, rerun=f"Rerun with hydra.run.dir={out}")

@@ -104,3 +104,24 @@ def _no_model_to_share(group: str, node: Any, customer: Any) -> str:
         f"{group}.backend='{{_target_: salesenv.customers.openai_backend.OpenAIChat, "
         "model: NAME}'"
     )
+
+
+def build_evaluation(cfg: Any) -> tuple[list[Any], Any, Any]:
+    """The agents, customer and scorer a composed evaluation config names.
+
+    Raises:
+        ConfigError: If there is no agent, the human agent (it plays at the terminal), or
+            two agents share a name.
+    """
+    import hydra
+
+    if not cfg.agents:
+        raise ConfigError("no agent to evaluate: add agent=scripted (or agent=llm ...)")
+    if "human" in cfg.agents:
+        raise ConfigError("agent=human plays at the terminal: use `salesenv play`")
+    agents = [hydra.utils.instantiate(agent_cfg) for agent_cfg in cfg.agents.values()]
+    names = [agent.name for agent in agents]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"two agents share a name ({names}): set agents.<option>.name")
+    customer = hydra.utils.instantiate(cfg.customer)
+    return agents, customer, instantiate_scorer(cfg, customer)

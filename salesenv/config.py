@@ -139,27 +139,30 @@ def env_kwargs(env: Any) -> dict[str, Any]:
 
 # --- eval --------------------------------------------------------------------------------
 
+_EVALUATE = "salesenv.evaluation.evaluate"
+
 
 @dataclass
 class EvalConf:
-    """How many episodes and what to write.
+    """How many episodes, and how they run (`salesenv.evaluation.evaluate`'s defaults).
 
     Attributes:
-        episodes: Per agent and env; episode i uses seed `seed + i` (and with a suite the
-            i-th scenario). Null plays every scenario of the suite once.
+        episodes: Per agent and env; episode i uses seed `seed + i` (with a suite: the
+            first `episodes` scenarios of each language). Null plays every scenario of the
+            suite once.
         seed: The first episode's seed.
+        trials: Plays of each scenario (with different seeds).
+        num_envs: Conversations run at once (one batched customer call per step).
         progress: Show a progress bar.
-        write_episodes: Write `episodes.jsonl` (every transcript) to the run directory.
-        print_table: Print the score table.
-        group_by: Record fields that define a row of the summary.
+        print_table: Print the leaderboard at the end.
     """
 
     episodes: int | None = 200
-    seed: int = 0
-    progress: bool = True
-    write_episodes: bool = True
+    seed: int = constructor_default(_EVALUATE, "seed")
+    trials: int = constructor_default(_EVALUATE, "trials")
+    num_envs: int = constructor_default(_EVALUATE, "num_envs")
+    progress: bool = constructor_default(_EVALUATE, "progress")
     print_table: bool = True
-    group_by: list[str] = field(default_factory=lambda: ["agent", "language", "difficulty"])
 
 
 # --- primary configs -------------------------------------------------------------------

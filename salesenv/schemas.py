@@ -21,7 +21,7 @@ from enum import Enum
 from functools import cache
 from typing import Any, Optional, Union
 
-from hydra.utils import get_class
+from hydra.utils import get_class, get_object
 from omegaconf import MISSING
 
 _SCALARS = (int, float, bool, str)
@@ -126,5 +126,6 @@ def _resolve(annotation: Any, namespace: dict[str, Any]) -> Any:
 
 
 def constructor_default(target: str, parameter: str) -> Any:
-    """The default of one constructor parameter (to give hand-written schemas the same)."""
-    return inspect.signature(get_class(target)).parameters[parameter].default
+    """The default of one parameter of a class's constructor or of a function (to give
+    hand-written schemas and command-line options the same default)."""
+    return inspect.signature(get_object(target)).parameters[parameter].default

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import signal
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from salesenv.build import instantiate_scorer
+from salesenv.build import build_evaluation
 from salesenv.cli.common import (
     DEFAULT_SAMPLED_EPISODES,
     DEFAULT_SUITE,
@@ -49,6 +45,8 @@ Examples:
 
 def add_parser(commands: Any) -> None:
     """Adds `salesenv eval` to the command parsers."""
+    from salesenv.config import EvalConf
+
     ev = commands.add_parser(
         "eval",
         help="run agents over a suite; resumable",
@@ -72,12 +70,24 @@ def add_parser(commands: Any) -> None:
     ev.add_argument(
         "--limit", type=count_option, help="play only the first N scenarios of each language"
     )
+    defaults = EvalConf()  # evaluate()'s own defaults
     ev.add_argument(
-        "--trials", type=count_option, default=1, help="plays of each scenario (default 1)"
+        "--trials",
+        type=count_option,
+        default=defaults.trials,
+        help=f"plays of each scenario (default {defaults.trials})",
     )
-    ev.add_argument("--seed", type=int, default=0, help="seed of the first episode (default 0)")
     ev.add_argument(
-        "--num-envs", type=count_option, default=32, help="conversations run at once (default 32)"
+        "--seed",
+        type=int,
+        default=defaults.seed,
+        help=f"seed of the first episode (default {defaults.seed})",
+    )
+    ev.add_argument(
+        "--num-envs",
+        type=count_option,
+        default=defaults.num_envs,
+        help=f"conversations run at once (default {defaults.num_envs})",
     )
     ev.add_argument("--no-progress", action="store_true", help="no progress bar")
     ev.add_argument("overrides", nargs="*", help="Hydra overrides: agent=, customer=, scorer=, ...")
@@ -87,15 +97,12 @@ def add_parser(commands: Any) -> None:
 def cmd_eval(args: argparse.Namespace) -> int:
     """Runs `salesenv eval`: composes the config, builds what it names, evaluates, prints."""
     from salesenv.config import env_kwargs
-    from salesenv.evaluation import evaluate
+    from salesenv.evaluation import evaluate, sigterm_as_interrupt
 
-    for name in ("trials", "num_envs"):
-        if getattr(args, name) < 1:
-            raise UsageError(f"--{name.replace('_', '-')} must be >= 1")
     cfg = compose_config(args.overrides)
     selection = episode_groups(args, cfg.env.variant.value)
-    agents, customer, scorer = build(cfg)
-    with _sigterm_as_interrupt():
+    agents, customer, scorer = build_evaluation(cfg)
+    with sigterm_as_interrupt():
         result = evaluate(
             args.out,
             agents,
@@ -153,26 +160,6 @@ def episode_groups(args: argparse.Namespace, variant: str) -> Selection:
         raise UsageError(str(exc)) from None
 
 
-def build(cfg: Any) -> tuple[list[Any], Any, Any]:
-    """The agents, customer and scorer a composed config names (entry points only).
-
-    Raises:
-        UsageError: If there is no agent, the human agent, or two agents share a name.
-    """
-    import hydra
-
-    if not cfg.agents:
-        raise UsageError("no agent to evaluate: add agent=scripted (or agent=llm ...)")
-    if "human" in cfg.agents:
-        raise UsageError("agent=human plays at the terminal: use `salesenv play`")
-    agents = [hydra.utils.instantiate(agent_cfg) for agent_cfg in cfg.agents.values()]
-    names = [agent.name for agent in agents]
-    if len(set(names)) != len(names):
-        raise UsageError(f"two agents share a name ({names}): set agents.<option>.name")
-    customer = hydra.utils.instantiate(cfg.customer)
-    return agents, customer, instantiate_scorer(cfg, customer)
-
-
 def print_resumed(out: Path, done: int, total: int) -> None:
     """Says that a run resumes, and how much of it is done."""
     print(f"resuming {out}: {done} of {total} episodes already done")
@@ -208,20 +195,3 @@ def print_outcome(
     out = result.out
     print(f"\nResults: {out}/episodes.jsonl, {out}/summary.json; `salesenv report {out}`.")
     return 1 if errors else 0
-
-
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (e.g. from a job scheduler) stops an eval like Ctrl-C: the summary is written."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)

@@ -43,5 +43,5 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def availability(component: catalog.Component) -> str:
-    """"ready", or the pip command that installs what the component needs."""
+    """ "ready", or the pip command that installs what the component needs."""
     return f"needs `pip install {component.needs[1]}`" if component.missing else "ready"
