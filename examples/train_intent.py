@@ -90,7 +90,7 @@ def simulator_dialogues(seeds: range, desc: str = "simulator") -> list[LabelledD
             while not done:
                 observation, _, terminated, truncated, info = env.step(agent.act(observation, info))
                 done = terminated or truncated
-            turns = tuple((t.role, t.text) for t in env.unwrapped._turns)
+            turns = tuple((t.role, t.text) for t in env.unwrapped.dialogue().turns)
             out.append(
                 LabelledDialogue(
                     f"sim-{lang}-{difficulty}-{agent.name}-{seed}",

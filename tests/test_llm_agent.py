@@ -97,7 +97,7 @@ def test_step_at_steps_only_the_named_conversations_with_one_customer_call():
         envs.reset_at(i, seed=10 + i)
     results = envs.step_at({0: "Hello! What matters most?", 2: "Hello! What matters most?"})
     assert set(results) == {0, 2} and calls == [2]
-    assert envs.envs[1]._round == 0
+    assert envs.envs[1].round == 0
     # Play conversation 0 to its end; stepping it again needs reset_at.
     agent = ScriptedSalesAgent()
     observation, info = envs.reset_at(0, seed=1)
