@@ -46,13 +46,16 @@ from salesenv.customers.base import CustomerBackendError
 from salesenv.dialogue import Decision, Dialogue, Turn
 from salesenv.evaluation import run_episode
 from salesenv.files import nan_to_none, write_atomic
+from salesenv.ids import EnvId, id_spelling, parse_difficulty
 from salesenv.rewards.agreement import CORRELATIONS, agreement, format_estimate, format_number
 from salesenv.rewards.judge import Judge, JudgeResult, RubricJudge
 from salesenv.rewards.llm_graders import LLMJudge, SeedShiftedBackend, TextGenerator
+from salesenv.scenarios.scenario import DIFFICULTIES as PROFILES
 from salesenv.scenarios.scenario import Scenario
 
 LANGUAGES = ("zh", "en")
-DIFFICULTIES = ("easy", "medium", "hard", "veryhard", "adversarial")
+#: Difficulties as spelled in env ids ("veryhard").
+DIFFICULTIES = tuple(id_spelling(d) for d in PROFILES)
 #: Added to every seed of the reference LLM judge, so that it samples anew.
 REFERENCE_SEED_OFFSET = 1_000_003
 
@@ -109,7 +112,7 @@ def generate_sample(
     samples = []
     for language in languages:
         for difficulty in difficulties:
-            env = salesenv.make(f"SalesLLM-{language}-{difficulty}")
+            env = salesenv.make(EnvId(language, parse_difficulty(difficulty)).short)
             for agent in agents:
                 for seed in range(first_seed, first_seed + episodes):
                     record = run_episode(env, agent, seed=seed)

@@ -44,6 +44,7 @@ from tqdm import tqdm
 
 import salesenv
 from salesenv.agents import PassiveSalesAgent, RandomSalesAgent, ScriptedSalesAgent
+from salesenv.ids import EnvId, id_spelling, parse_difficulty
 from salesenv.realdata import DEFAULT_ROOT, RealDataMissingError, craigslist
 from salesenv.rewards.intent import INTENT_LEVELS
 from salesenv.rewards.intent_corpus import (
@@ -58,6 +59,7 @@ from salesenv.rewards.text_intent import (
     IntentHead,
     dialogue_features,
 )
+from salesenv.scenarios.scenario import DIFFICULTIES as PROFILES
 
 HEAD_VERSION = "5"
 CRAIGSLIST_LEVELS = {
@@ -73,7 +75,8 @@ CLOSING_LEVELS = ("A", "B", "C")
 #: Levels whose dialogues are also trained on with a salesperson's claim of the sale before
 #: the customer's last turn.
 CLAIM_LEVELS = ("C", "X", "F")
-DIFFICULTIES = ("easy", "medium", "hard", "veryhard", "adversarial")
+#: Difficulties as spelled in env ids ("veryhard").
+DIFFICULTIES = tuple(id_spelling(d) for d in PROFILES)
 
 
 def simulator_dialogues(seeds: range, desc: str = "simulator") -> list[LabelledDialogue]:
@@ -82,7 +85,7 @@ def simulator_dialogues(seeds: range, desc: str = "simulator") -> list[LabelledD
     cells = [(lang, d, a) for lang in ("zh", "en") for d in DIFFICULTIES for a in agents]
     out = []
     for lang, difficulty, agent in tqdm(cells, desc=desc, unit="cell"):
-        env = salesenv.make(f"SalesLLM-{lang}-{difficulty}")
+        env = salesenv.make(EnvId(lang, parse_difficulty(difficulty)).short)
         for seed in seeds:
             observation, info = env.reset(seed=seed)
             agent.reset(info, seed=seed)
