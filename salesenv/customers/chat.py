@@ -186,7 +186,8 @@ def reply_seed(request: CustomerRequest, attempt: int) -> int:
 
 
 class ChatBackend(CustomerLM):
-    """A customer played by a chat language model; backends implement `generate`.
+    """A chat language model; backends implement `generate`. As the customer (`respond`)
+    it plays the customer's script.
 
     `respond` builds each conversation's messages, asks the backend for all replies in one
     batched call, checks them, regenerates the failing ones (again batched) up to
