@@ -12,6 +12,7 @@ Rows name classes by import path, so reading the catalog imports nothing.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from importlib.util import find_spec
 
@@ -40,6 +41,11 @@ class Component:
     target: str
     summary: str
     needs: tuple[tuple[str, ...], str] = _NOTHING
+
+    def load(self) -> type:
+        """The class this row builds (imports its module)."""
+        module, _, name = self.target.rpartition(".")
+        return getattr(importlib.import_module(module), name)
 
     @property
     def missing(self) -> list[str]:

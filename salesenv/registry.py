@@ -12,8 +12,8 @@ from salesenv.ids import VARIANTS, EnvId, UnknownIdError, all_env_ids
 
 #: Variant suffix -> entry point, from the catalog's `env` rows ("" is the plain env).
 ENTRY_POINTS = {
-    ("" if c.option == "plain" else c.option): ":".join(c.target.rsplit(".", 1))
-    for c in catalog.options("env")
+    variant: ":".join(c.target.rsplit(".", 1))
+    for variant, c in zip(VARIANTS, catalog.options("env"), strict=True)
 }
 
 

@@ -63,13 +63,14 @@ def env_id_or_none(spec: str) -> str | None:
     Raises:
         UsageError: If `spec` looks like a file path that does not exist.
     """
+    from salesenv.ids import EnvId, UnknownIdError
+
     try:
-        full = salesenv.registry.resolve_id(spec)
-    except salesenv.UnknownEnvError:
+        return EnvId.parse(spec).short
+    except UnknownIdError:
         if "/" in spec or spec.endswith((".jsonl", ".gz", ".json")):
             raise UsageError(f"no such suite file: {spec}") from None
         return None
-    return full.removeprefix("salesenv/").removesuffix("-v0")
 
 
 @contextlib.contextmanager

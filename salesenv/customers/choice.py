@@ -4,7 +4,6 @@ points build backends from the same catalog through the `customer` config group.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from typing import Any
 
@@ -44,8 +43,7 @@ def build_backend(
         component = catalog.find("customer", kind)
     except catalog.UnknownComponentError as exc:
         raise ValueError(str(exc)) from None
-    module, _, name = component.target.rpartition(".")
-    cls = getattr(importlib.import_module(module), name)
+    cls = component.load()
     params = inspect.signature(cls).parameters
     kwargs = _accepted(kind, params, {"sampling": sampling, **options})
     if "model" in params:
@@ -70,17 +68,16 @@ def build_chat_backend(kind: str, model: str | None = None, **options: Any) -> C
 
 
 def _accepted(kind: str, params: Any, options: dict[str, Any]) -> dict[str, Any]:
-    known = {p for c in catalog.options("customer") for p in _parameters(c.target)}
+    known = {p for c in catalog.options("customer") for p in _parameters(c)}
     unknown = sorted(set(options) - known - {"sampling"})
     if unknown:
         raise ValueError(f"no customer backend takes {', '.join(unknown)}")
     return {k: v for k, v in options.items() if v is not None and k in params}
 
 
-def _parameters(target: str) -> list[str]:
-    module, _, name = target.rpartition(".")
+def _parameters(component: catalog.Component) -> list[str]:
     try:
-        return list(inspect.signature(getattr(importlib.import_module(module), name)).parameters)
+        return list(inspect.signature(component.load()).parameters)
     except ImportError:
         return []
 
