@@ -69,3 +69,52 @@ def check_model_path(
         raise ModelNotFoundError(
             f"{what}: cannot load model {text!r}: no such file or folder; pass {accepted} ({hub})"
         )
+
+
+def check_subfolder(
+    model: str | os.PathLike[str], subfolder: str, what: str, expected: str, option: str
+) -> None:
+    """Raises unless the local folder `model` has a subfolder `subfolder` holding a
+    `config.json` (a repository with one model per subfolder, such as one per language).
+
+    Hub ids pass through, as in `check_model_path` (call that first): what a hub holds is
+    known only when transformers asks.
+
+    Args:
+        model: The repository folder as the user gave it.
+        subfolder: The subfolder expected inside it (e.g. "zh").
+        what: Who loads it, for the message (e.g. "hf intent scorer").
+        expected: What the subfolder should hold, for the message.
+        option: How to name another subfolder, for the message (e.g.
+            "scorer.subfolders.zh=NAME").
+
+    Raises:
+        ModelNotFoundError: If the folder has no such subfolder, or the subfolder has no
+            config.json; the message names the path, lists the subfolders the folder has
+            and says what to pass.
+    """
+    path = Path(os.fspath(model)).expanduser()
+    if not path.is_dir():
+        return
+    target = path / subfolder
+    if (target / "config.json").is_file():
+        return
+    present = sorted(p.name for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
+    has = f"its subfolders: {', '.join(present)}" if present else "it has no subfolders"
+    if target.is_dir():
+        problem = f"{str(target)!r} has no config.json"
+    else:
+        problem = f"{str(path)!r} has no subfolder {subfolder!r}"
+    raise ModelNotFoundError(
+        f"{what}: cannot load model {str(path)!r} (subfolder {subfolder!r}): {problem} "
+        f"({has}); pass {option} naming the subfolder with {expected}, or the model folder "
+        "itself without a subfolder"
+    )
+
+
+def model_subfolders(path: str | os.PathLike[str]) -> list[str]:
+    """The names of the subfolders of `path` that hold a `config.json`, sorted."""
+    folder = Path(os.fspath(path)).expanduser()
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if (p / "config.json").is_file())
