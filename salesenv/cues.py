@@ -63,7 +63,9 @@ _STOPWORDS = frozenset(
 
 
 def _compile(words: Iterable[str], language: str) -> re.Pattern[str] | None:
-    words = sorted({w.strip().lower() for w in words if w and w.strip()}, key=len, reverse=True)
+    words = sorted(
+        {w.strip().lower() for w in words if w and w.strip()}, key=lambda w: (-len(w), w)
+    )
     if not words:
         return None
     body = "|".join(re.escape(w) for w in words)
@@ -87,6 +89,13 @@ class Lexicon:
         return frozenset(
             self.factor_of[m.group(0)] for m in self.factor_pattern.finditer(text.lower())
         )
+
+    def ordered_factors(self, text: str) -> tuple[str, ...]:
+        """The decision factors an utterance talks about, in the order it first names them."""
+        seen: dict[str, None] = {}
+        for match in self.factor_pattern.finditer(text.lower()):
+            seen.setdefault(self.factor_of[match.group(0)], None)
+        return tuple(seen)
 
     def has(self, cue: str, text: str) -> bool:
         """Whether `text` contains a cue of the named kind (see `CUE_NAMES`)."""

@@ -301,7 +301,7 @@ class PersonaCustomer(CustomerLM):
         kind, item = st.pending or ("", None)
         if kind:
             _rate_answer(st, reading, kind, item, grounded, text)
-        for factor in grounded - st.addressed - {item}:
+        for factor in sorted(grounded - st.addressed - {item}):
             reading.gain += (
                 GAIN_NEW_TOP_FACTOR if factor in profile.decision_factors else GAIN_NEW_FACTOR
             )

@@ -97,7 +97,7 @@ def _parse_profile(scenario: Scenario) -> CustomerProfile:
     pains = []
     for sentence in _SENTENCE.findall(scenario.customer_prompt):
         found = lex.factors_in(sentence)
-        counts.update(found)
+        counts.update(sorted(found))  # most_common breaks ties by insertion order
         if found and lex.has("customer_objection", sentence):
             pains.append(Fact(sorted(found)[0], sentence.strip(" -*•\t")))
     ranked = [f for f, _ in counts.most_common()] + [f for f in _GENERIC_FACTORS if f not in counts]
