@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import PurePath
 from typing import Any
 
 from salesenv.customers.chat import ChatBackend, playing_role
+from salesenv.customers.thinking import THINKING_FLAG, strip_thinking
 
 #: The cap on one salesperson turn, in characters (SalesEnv's default action length).
 MAX_TURN_CHARS = 2000
@@ -31,11 +33,20 @@ class LLMSalesAgent:
     While it generates, the backend's `role` is "salesperson", so a backend error names the
     salesperson, not the customer.
 
+    A reasoning model's `<think>` blocks are removed from each turn before it is said
+    (the backend's `chat_template_kwargs` turn Qwen3-family thinking off by default); a
+    turn that was all reasoning is said as an empty turn, which the env flags
+    (`info["action_empty"]`). `flags` counts what the agent removed over its life
+    ("thinking_stripped": turns that had reasoning removed).
+
     Args:
         backend: The chat backend that runs the model.
         name: The agent's name in results and leaderboards; default "llm:<model>".
         seed: Mixed into every generation's seed; change it for independent samples.
         max_chars: Longer turns are cut to this length (the env flags cut turns too).
+
+    Attributes:
+        flags: Counters of what the agent had to clean up, summed over every call.
     """
 
     def __init__(
@@ -56,6 +67,7 @@ class LLMSalesAgent:
         self.seed = seed
         self.max_chars = max_chars
         self._episode_seed: int | None = None
+        self.flags: Counter[str] = Counter()
 
     def describe(self) -> dict[str, Any]:
         """The agent's name and its backend's name, model and version, for results."""
@@ -92,7 +104,13 @@ class LLMSalesAgent:
         ]
         with playing_role(self.backend, "salesperson"):
             raw = self.backend.generate(conversations, generation_seeds)
-        return [_ROLE_TAG.sub("", text.strip(), count=1)[: self.max_chars].strip() for text in raw]
+        return [self._clean(text) for text in raw]
+
+    def _clean(self, text: str) -> str:
+        text, thought = strip_thinking(text)
+        if thought:
+            self.flags[THINKING_FLAG] += 1
+        return _ROLE_TAG.sub("", text.strip(), count=1)[: self.max_chars].strip()
 
     def _generation_seed(self, episode_seed: int | None, round_: int, scenario_id: str) -> int:
         key = f"{self.seed}:{episode_seed or 0}:{scenario_id}:{round_}".encode()

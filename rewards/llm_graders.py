@@ -5,6 +5,9 @@ transformers, vLLM and OpenAI customers all have it), parse the answer robustly,
 unreadable answer with a new seed, and cache results by transcript hash and grader
 version, so re-scoring a run costs nothing. While they ask, a chat backend's `role` is
 "grader", so its error messages name the grader even when it is the customer's model.
+A reasoning model's `<think>` blocks are removed before an answer is parsed (a score in
+the reasoning is not the answer); an answer that was all reasoning is unreadable and
+retried.
 """
 
 from __future__ import annotations
@@ -12,10 +15,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import Counter
 from collections.abc import Sequence
 from typing import Protocol
 
 from salesenv.customers.chat import playing_role
+from salesenv.customers.thinking import THINKING_FLAG, strip_thinking
 from salesenv.dialogue import Dialogue
 from salesenv.rewards.intent import INTENT_POINTS, IntentResult
 from salesenv.rewards.judge import JudgeResult, RubricJudge
@@ -97,7 +102,12 @@ def parse_level(text: str) -> str | None:
 
 class _CachedGrader:
     """Shared machinery: batched generation, retries and the cache. Subclasses set
-    `name` and `version` (the version is part of the cache key)."""
+    `name` and `version` (the version is part of the cache key).
+
+    Attributes:
+        flags: Counters of what the grader had to clean up, summed over its life
+            ("thinking_stripped": answers that had reasoning removed before parsing).
+    """
 
     version: str
 
@@ -106,6 +116,7 @@ class _CachedGrader:
         self.model_name = model_name
         self.max_retries = max_retries
         self._cache: dict[str, object] = {}
+        self.flags: Counter[str] = Counter()
 
     def _key(self, prompt: str) -> str:
         payload = json.dumps(
@@ -113,9 +124,11 @@ class _CachedGrader:
         )
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
-    def _ask(self, prompts: list[str], parse) -> list[tuple[object | None, int]]:
-        """Parsed answers and the number of tries, cached; None after `max_retries` retries."""
-        answers: list[tuple[object | None, int] | None] = [None] * len(prompts)
+    def _ask(self, prompts: list[str], parse) -> list[tuple[object | None, int, int]]:
+        """Parsed answers, the number of tries and how many of them had reasoning removed,
+        cached; None after `max_retries` retries."""
+        answers: list[tuple[object | None, int, int] | None] = [None] * len(prompts)
+        thought = [0] * len(prompts)
         pending = []
         for i, prompt in enumerate(prompts):
             key = self._key(prompt)
@@ -132,11 +145,15 @@ class _CachedGrader:
                 texts = self.backend.generate(conversations, seeds)
             retry = []
             for i, text in zip(pending, texts, strict=True):
+                text, removed = strip_thinking(text)
+                if removed:
+                    thought[i] += 1
+                    self.flags[THINKING_FLAG] += 1
                 parsed = parse(text)
                 if parsed is None and attempt < self.max_retries:
                     retry.append(i)
                     continue
-                answers[i] = (parsed, attempt + 1)
+                answers[i] = (parsed, attempt + 1, thought[i])
                 self._cache[self._key(prompts[i])] = answers[i]
             pending = retry
         return answers  # type: ignore[return-value]
@@ -173,6 +190,8 @@ class LLMJudge(_CachedGrader):
     Out-of-range answers are clamped and flagged (`features["clamped"]`); an answer with
     no integer is retried with a new seed, and after `max_retries` the `fallback` judge
     (the rubric judge by default) scores the dialogue, flagged `features["fallback"]`.
+    Tries whose answer had reasoning removed are counted in `features["thinking_stripped"]`
+    (present only when there were some).
 
     Args:
         backend: Any object with `generate(conversations, seeds)`.
@@ -203,19 +222,17 @@ class LLMJudge(_CachedGrader):
         ]
         answers = self._ask(prompts, _score_or_none)
         results = []
-        for dialogue, (parsed, tries) in zip(dialogues, answers, strict=True):
+        for dialogue, (parsed, tries, thought) in zip(dialogues, answers, strict=True):
+            # Present only when it happened, so other records keep their features.
+            extra = {THINKING_FLAG: float(thought)} if thought else {}
             if parsed is None:
                 base = self.fallback.judge_batch([dialogue])[0]
-                results.append(
-                    JudgeResult(
-                        base.score, {**base.features, "fallback": 1.0, "tries": float(tries)}
-                    )
-                )
+                features = {**base.features, "fallback": 1.0, "tries": float(tries), **extra}
+                results.append(JudgeResult(base.score, features))
             else:
                 score, clamped = parsed
-                results.append(
-                    JudgeResult(score, {"clamped": float(clamped), "tries": float(tries)})
-                )
+                features = {"clamped": float(clamped), "tries": float(tries), **extra}
+                results.append(JudgeResult(score, features))
         return results
 
 
@@ -223,7 +240,8 @@ class LLMIntentScorer(_CachedGrader):
     """The buying intent at the end of a dialogue, asked of any chat backend (A/B/C/X/F).
 
     An answer without a level letter is retried with a new seed; after `max_retries` the
-    dialogue is scored `undecided_level` ("C").
+    dialogue is scored `undecided_level` ("C"). Answers that had reasoning removed are
+    counted in `flags` (an `IntentResult` has no features to carry them).
     """
 
     name = "llm"
@@ -250,7 +268,7 @@ class LLMIntentScorer(_CachedGrader):
             IntentResult(
                 level or self.undecided_level, INTENT_POINTS[level or self.undecided_level]
             )
-            for level, _ in answers
+            for level, _, _ in answers
         ]
 
 

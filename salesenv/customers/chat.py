@@ -2,7 +2,7 @@
 
 Written once for all backends: the customer's messages (its script as the system prompt,
 with the role flip that makes the salesperson the model's "user"), cleaning the model's
-reply (role prefixes, stage directions, length cap), the decision protocol and its
+reply (reasoning blocks, role prefixes, stage directions, length cap), the decision protocol and its
 bilingual fallback, the checks that trigger a regeneration (role inversion, empty or
 garbage output, wrong language, repetition), and the regenerate-then-fall-back loop.
 """
@@ -16,12 +16,19 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from salesenv.cues import in_language, jaccard, lexicon, tokens
 from salesenv.customers.base import CustomerLM, CustomerReply, CustomerRequest
+from salesenv.customers.thinking import THINKING_FLAG, strip_thinking
 from salesenv.dialogue import Decision
 
 Message = dict[str, str]
+
+#: What every chat backend passes to the chat template by default: Qwen3-family models
+#: (the released customer model among them) answer without reasoning first. Templates that
+#: do not know a variable ignore it. A backend copies it; this dict is never changed.
+DEFAULT_CHAT_TEMPLATE_KWARGS: dict[str, Any] = {"enable_thinking": False}
 
 _DECISION_TAG = re.compile(
     r"[\[【(（]\s*decision\s*[:：]\s*(buy|maybe|no|brush[_ -]?off|hostile)\s*[\]】)）]", re.I
@@ -192,9 +199,10 @@ class ChatBackend(CustomerLM):
     `respond` builds each conversation's messages, asks the backend for all replies in one
     batched call, checks them, regenerates the failing ones (again batched) up to
     `sampling.max_regenerations` times, and falls back to a neutral turn when a reply still
-    fails. Every detection is counted in the reply's flags ("role_inversion", "empty",
-    "wrong_language", "repetition", "regenerated", "fallback"), so role inversion can be
-    reported per turn and per dialogue.
+    fails. A reasoning model's `<think>` blocks are removed first (`strip_thinking`), so a
+    reply that was all reasoning counts as empty. Every detection is counted in the reply's
+    flags ("thinking_stripped", "role_inversion", "empty", "wrong_language", "repetition",
+    "regenerated", "fallback"), so role inversion can be reported per turn and per dialogue.
 
     The same backend also serves as a salesperson (`LLMSalesAgent`) or a grader (the LLM
     judge and intent scorer); `role` names the part it plays in its error messages. Its
@@ -202,6 +210,10 @@ class ChatBackend(CustomerLM):
 
     Args:
         sampling: Sampling and reply limits.
+        chat_template_kwargs: Variables for the model's chat template, on every call
+            whichever part the backend plays (default: `{"enable_thinking": False}`, which
+            turns a Qwen3-family model's reasoning off; `{"enable_thinking": True}` turns it
+            on). None or {} passes none.
 
     Attributes:
         role: "customer" (default), "salesperson" or "grader".
@@ -210,8 +222,20 @@ class ChatBackend(CustomerLM):
     deterministic = False
     role: str = "customer"
 
-    def __init__(self, sampling: SamplingConfig | None = None) -> None:
+    def __init__(
+        self,
+        sampling: SamplingConfig | None = None,
+        chat_template_kwargs: dict[str, Any] | None = DEFAULT_CHAT_TEMPLATE_KWARGS,
+    ) -> None:
         self.sampling = sampling or SamplingConfig()
+        self.chat_template_kwargs = (
+            None if chat_template_kwargs is None else dict(chat_template_kwargs)
+        )
+
+    @property
+    def template_kwargs(self) -> dict[str, Any]:
+        """`chat_template_kwargs` as keyword arguments (a copy; {} for None)."""
+        return dict(self.chat_template_kwargs or {})
 
     @abc.abstractmethod
     def generate(self, conversations: Sequence[list[Message]], seeds: Sequence[int]) -> list[str]:
@@ -228,6 +252,10 @@ class ChatBackend(CustomerLM):
             )
             retry = []
             for i, text in zip(pending, raw, strict=True):
+                # Reasoning goes first: a decision tag inside it is not a decision.
+                text, thought = strip_thinking(text)
+                if thought:
+                    flags[i][THINKING_FLAG] += 1
                 reply_text, decision = parse_decision(text)
                 reply_text = clean_reply(reply_text, self.sampling.max_reply_chars)
                 problems = reply_problems(reply_text, requests[i])

@@ -7,8 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from salesenv.customers.base import CustomerBackendError
-from salesenv.customers.chat import ChatBackend, Message, SamplingConfig
-from salesenv.customers.model_path import check_model_path
+from salesenv.customers.chat import (
+    DEFAULT_CHAT_TEMPLATE_KWARGS,
+    ChatBackend,
+    Message,
+    SamplingConfig,
+)
+from salesenv.customers.model_path import check_model_path, is_hub_id
 
 
 def _require_torch() -> Any:
@@ -32,7 +37,8 @@ class TransformersChat(ChatBackend):
 
     Args:
         model: A local model directory, or a `.gguf` file (the folder and `gguf_file` are
-            then derived), or a hub id where a hub is reachable.
+            then derived), or a hub id (such as the released customer model
+            "MultiSense/CustomerLM") where a hub or its cache is reachable.
         gguf_file: A GGUF file name inside `model` (needs the `gguf` package).
         tokenizer: Where to load the tokenizer from (default: `model`).
         chat_template: A Jinja chat template for tokenizers that lack one.
@@ -40,6 +46,9 @@ class TransformersChat(ChatBackend):
         dtype: "auto", "float32", "bfloat16" or "float16".
         batch_size: Conversations per `generate` call.
         sampling: Sampling parameters and reply limits.
+        chat_template_kwargs: Variables passed to the chat template on every call (default
+            `{"enable_thinking": False}`: a Qwen3-family model answers without reasoning);
+            None passes none.
 
     Raises:
         ModelNotFoundError: If `model` is neither a folder, a `.gguf` file nor a hub id
@@ -60,8 +69,9 @@ class TransformersChat(ChatBackend):
         dtype: str = "auto",
         batch_size: int = 16,
         sampling: SamplingConfig | None = None,
+        chat_template_kwargs: dict[str, Any] | None = DEFAULT_CHAT_TEMPLATE_KWARGS,
     ) -> None:
-        super().__init__(sampling)
+        super().__init__(sampling, chat_template_kwargs)
         check_model_path(
             model, "transformers backend", "config.json and weights", gguf=gguf_file is None
         )
@@ -81,10 +91,20 @@ class TransformersChat(ChatBackend):
                 model, gguf_file=gguf_file, dtype=torch_dtype
             )
         except (OSError, ValueError) as exc:
+            if is_hub_id(str(model)) and not Path(model).expanduser().exists():
+                advice = (
+                    f"{str(model)!r} is read as a hub id: without a reachable model hub, "
+                    "download the repository where one is reachable (for example "
+                    f"`hf download {model} --local-dir /models/{Path(model).name}`) "
+                    "and pass that local folder as the model"
+                )
+            else:
+                advice = (
+                    "Check that the path exists and holds a causal LM (config + weights, or "
+                    "pass gguf_file=)"
+                )
             raise CustomerBackendError(
-                f"transformers customer: cannot load model {self.model_name!r}: {exc}. Check that "
-                "the path exists and holds a causal LM (config + weights, or pass gguf_file=); "
-                "models are not downloaded on machines without a model hub."
+                f"transformers customer: cannot load model {self.model_name!r}: {exc}. {advice}."
             ) from exc
         if chat_template:
             self.tokenizer.chat_template = chat_template
@@ -107,7 +127,9 @@ class TransformersChat(ChatBackend):
         for start in range(0, len(conversations), self.batch_size):
             chunk = conversations[start : start + self.batch_size]
             prompts = [
-                self.tokenizer.apply_chat_template(c, tokenize=False, add_generation_prompt=True)
+                self.tokenizer.apply_chat_template(
+                    c, tokenize=False, add_generation_prompt=True, **self.template_kwargs
+                )
                 for c in chunk
             ]
             batch = self.tokenizer(

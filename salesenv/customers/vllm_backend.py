@@ -8,11 +8,17 @@ starts its engine in a child process, so scripts that create a `VLLMChat` need a
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from salesenv.customers.base import CustomerBackendError
-from salesenv.customers.chat import ChatBackend, Message, SamplingConfig
-from salesenv.customers.model_path import check_model_path
+from salesenv.customers.chat import (
+    DEFAULT_CHAT_TEMPLATE_KWARGS,
+    ChatBackend,
+    Message,
+    SamplingConfig,
+)
+from salesenv.customers.model_path import check_model_path, is_hub_id
 
 CPU_MAX_NUM_SEQS = 16
 
@@ -21,8 +27,8 @@ class VLLMChat(ChatBackend):
     """A customer played by a model served in-process by `vllm.LLM`.
 
     Args:
-        model: A local model directory or `.gguf` file (or a hub id where a hub is
-            reachable).
+        model: A local model directory or `.gguf` file, or a hub id (such as the released
+            customer model "MultiSense/CustomerLM") where a hub or its cache is reachable.
         tokenizer: Tokenizer location, if not the model's.
         dtype: "auto", "float32", "bfloat16", ...
         max_model_len: Context length to reserve KV cache for.
@@ -30,6 +36,9 @@ class VLLMChat(ChatBackend):
             the share of host memory of the NUMA node; keep it small on shared machines.
         seed: The engine's seed; each request is also seeded.
         sampling: Sampling parameters and reply limits.
+        chat_template_kwargs: Variables passed to the chat template on every call (default
+            `{"enable_thinking": False}`: a Qwen3-family model answers without reasoning);
+            None passes none.
         **engine_kwargs: Passed to `vllm.LLM` (tensor_parallel_size, enforce_eager, ...).
 
     Raises:
@@ -50,9 +59,10 @@ class VLLMChat(ChatBackend):
         gpu_memory_utilization: float = 0.85,
         seed: int = 0,
         sampling: SamplingConfig | None = None,
+        chat_template_kwargs: dict[str, Any] | None = DEFAULT_CHAT_TEMPLATE_KWARGS,
         **engine_kwargs: Any,
     ) -> None:
-        super().__init__(sampling)
+        super().__init__(sampling, chat_template_kwargs)
         check_model_path(model, "vllm backend", "config.json and weights", gguf=True)
         try:
             from vllm import LLM
@@ -83,10 +93,18 @@ class VLLMChat(ChatBackend):
                 **engine_kwargs,
             )
         except (OSError, ValueError, RuntimeError) as exc:
+            hub = (
+                f" {self.model_name!r} is read as a hub id: without a reachable model hub, "
+                "download the repository where one is reachable (for example `hf download "
+                f"{self.model_name} --local-dir /models/{Path(self.model_name).name}`) and pass "
+                "that local folder as the model."
+                if is_hub_id(self.model_name) and not Path(self.model_name).expanduser().exists()
+                else ""
+            )
             raise CustomerBackendError(
                 f"vllm customer: the engine could not start with model {self.model_name!r}: "
                 f"{exc}. Check the model path, max_model_len and gpu_memory_utilization "
-                "(on CPU it is the share of host memory, e.g. 0.25)."
+                f"(on CPU it is the share of host memory, e.g. 0.25).{hub}"
             ) from exc
 
     def describe(self) -> dict[str, str]:
@@ -116,7 +134,12 @@ class VLLMChat(ChatBackend):
             )
             for seed in seeds
         ]
-        outputs = self.llm.chat(list(conversations), params, use_tqdm=False)
+        outputs = self.llm.chat(
+            list(conversations),
+            params,
+            use_tqdm=False,
+            chat_template_kwargs=self.template_kwargs or None,
+        )
         return [o.outputs[0].text if o.outputs else "" for o in outputs]
 
 
