@@ -13,6 +13,10 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from salesenv.customers.replay import ReplayCase
 
 #: Where the project keeps the data: `$SALESENV_REALDATA`, else `../shared/realdata`
 #: next to the repository.
@@ -173,3 +177,82 @@ def persuasion(root: str | Path | None = None, annotated_only: bool = True) -> l
         }
         out.append(RealDialogue(row["id"], turns, label, "all", extra))
     return out
+
+
+# -- the released SalesLLM data set (MultiSense/SaleData) -------------------------------------
+
+#: Row keys that may hold a dialogue's intent level (A/B/C/X/F): "A/B" is the key the public
+#: scoring script writes; the others are common spellings.
+SALEDATA_LABEL_KEYS = ("A/B", "intent_level", "intent", "label")
+
+
+def saledata_dialogues(path: str | Path, **options) -> list[RealDialogue]:
+    """The dialogues of a SaleData file (see `salesenv.scenarios.saledata.read_saledata`,
+    which takes `options`: language, orientation, limit).
+
+    Each row with a dialogue becomes a `RealDialogue`: split "all", label the row's intent
+    level when it has one (a scored file's "A/B"), `extra` the row's other keys plus its
+    "language", "system_prompt" and, when it holds a script, the "scenario".
+
+    Raises:
+        FileNotFoundError, SaleDataFormatError: As `read_saledata`.
+    """
+    from salesenv.scenarios.saledata import read_saledata
+
+    out = []
+    for record in read_saledata(path, **options).dialogues:
+        label = next(
+            (
+                str(record.extra[k]).strip().upper()
+                for k in SALEDATA_LABEL_KEYS
+                if str(record.extra.get(k, "")).strip().upper() in ("A", "B", "C", "X", "F")
+            ),
+            None,
+        )
+        extra = {
+            **record.extra,
+            "language": record.language,
+            "system_prompt": record.system_prompt,
+            "scenario": record.scenario,
+        }
+        turns = tuple((t.role, t.text) for t in record.turns)
+        out.append(RealDialogue(record.id, turns, label, "all", extra))
+    return out
+
+
+def saledata_replay_cases(path: str | Path, **options) -> list[ReplayCase]:
+    """The rows of a SaleData file that hold both a script and a dialogue, as replay cases
+    for a customer model (`salesenv.customers.replay.replay`, then the fidelity measures).
+
+    The dialogue must open with the customer; rows without a script, or whose dialogue
+    opens with the salesperson, are left out with one `SaleDataWarning` that counts them.
+
+    Returns:
+        `ReplayCase`s in file order.
+
+    Raises:
+        FileNotFoundError, SaleDataFormatError: As `read_saledata`.
+    """
+    import warnings
+
+    from salesenv.customers.replay import ReplayCase
+    from salesenv.scenarios.saledata import SaleDataWarning, read_saledata
+
+    data = read_saledata(path, **options)
+    cases, no_script, not_customer_first = [], 0, 0
+    for record in data.dialogues:
+        if record.scenario is None:
+            no_script += 1
+        elif record.turns[0].role != "customer":
+            not_customer_first += 1
+        else:
+            cases.append(ReplayCase(record.id, record.scenario, record.turns))
+    if no_script or not_customer_first:
+        warnings.warn(
+            f"{data.path.name}: {no_script} dialogues without a script and "
+            f"{not_customer_first} opening with the salesperson are not replay cases; "
+            "a replay needs the script's customer prompt and the customer's opening",
+            SaleDataWarning,
+            stacklevel=2,
+        )
+    return cases
