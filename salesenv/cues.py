@@ -97,6 +97,18 @@ class Lexicon:
             seen.setdefault(self.factor_of[match.group(0)], None)
         return tuple(seen)
 
+    def ranked_factors(self, text: str) -> tuple[str, ...]:
+        """The decision factors an utterance talks about, the one named by its longest
+        (most specific) keyword first, then the others in the order they appear."""
+        hits = [
+            (-len(m.group(0)), m.start(), self.factor_of[m.group(0)])
+            for m in self.factor_pattern.finditer(text.lower())
+        ]
+        if not hits:
+            return ()
+        first = min(hits)[2]
+        return (first, *(f for f in self.ordered_factors(text) if f != first))
+
     def has(self, cue: str, text: str) -> bool:
         """Whether `text` contains a cue of the named kind (see `CUE_NAMES`)."""
         pattern = self.cues[cue]

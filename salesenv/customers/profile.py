@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from salesenv.cues import FactSheet, lexicon
 from salesenv.scenarios.portfolio_scenarios import PortfolioScenario
@@ -65,8 +65,9 @@ def fact_sheet(scenario: Scenario) -> FactSheet:
 
 @functools.lru_cache(maxsize=4096)
 def build_profile(scenario: Scenario) -> CustomerProfile:
-    """Builds the profile from the structured scenario, or parses it from the two scripts
-    when the scenario was loaded from prompts only (public SalesLLM files)."""
+    """Builds the profile from the structured scenario (built-in scenarios, and public
+    SalesLLM scripts whose product sheet and persona the loader read), or parses the parts
+    it lacks from the two scripts (prompts-only scenarios)."""
     lang = scenario.language
     if scenario.product is not None and scenario.persona is not None:
         product, persona = scenario.product, scenario.persona
@@ -85,6 +86,16 @@ def build_profile(scenario: Scenario) -> CustomerProfile:
             pain_points=persona.pain_points,
             fact_factors=frozenset(f.factor for p in products for f in p.facts),
             sheet=fact_sheet(scenario),
+        )
+    if scenario.persona is not None:
+        # A public script whose persona was read but whose product sheet was not: the
+        # customer's side is structured, the product's is parsed from the prompt.
+        persona = scenario.persona
+        return replace(
+            _parse_profile(scenario),
+            decision_factors=persona.decision_factors,
+            motivations=tuple(m.text for m in persona.motivations),
+            pain_points=persona.pain_points,
         )
     return _parse_profile(scenario)
 

@@ -7,16 +7,17 @@ import hashlib
 import io
 import json
 import os
+import re
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from salesenv.files import write_atomic
-from salesenv.scenarios.salesllm import ScriptSkipped, scenario_from_salesllm
+from salesenv.scenarios.salesllm import ScriptReading, ScriptSkipped, read_salesllm
 from salesenv.scenarios.sampler import DIFFICULTY_MIX, ScenarioSampler
 from salesenv.scenarios.scenario import DIFFICULTIES, Scenario
 
@@ -28,6 +29,12 @@ SUITE_SEED = 1805
 
 class SuiteFormatWarning(UserWarning):
     """A line of a suite file was skipped; the message names the line and the reason."""
+
+
+class SuiteSummaryWarning(SuiteFormatWarning):
+    """One per public SalesLLM file: what the loader decided for many lines at once (a
+    declared language the prompts contradict, product information it could not read,
+    lines skipped or repaired), with the counts and what to do."""
 
 
 @dataclass(frozen=True)
@@ -103,35 +110,48 @@ def builtin_suite_path(name: str) -> Path:
     return Path(str(resources.files("salesenv.scenarios") / "data" / "suites" / f"{name}.jsonl.gz"))
 
 
-def load_suite(path_or_name: str | os.PathLike[str]) -> Suite:
+def load_suite(path_or_name: str | os.PathLike[str], language: str | None = None) -> Suite:
     """Loads a suite by built-in name ("salesllm-1805") or from a JSONL file.
 
     Files may be plain or gzipped JSONL, in salesenv's own format (`Scenario.to_dict`) or
-    the public SalesLLM format (keys `user_system_prompt`, `assistant_system_prompt`, ...).
-    Lines that cannot be used are skipped with a `SuiteFormatWarning` naming the line, the
-    record's id and the reason; the other lines still load.
+    the public SalesLLM format (keys `user_system_prompt`, `assistant_system_prompt`, ...;
+    see `salesenv.scenarios.salesllm`). Lines that cannot be used are skipped with a
+    `SuiteFormatWarning` naming the line, the record's id and the reason; the other lines
+    still load. A public file also gets one `SuiteSummaryWarning` when the loader overrode
+    the declared language of some lines, could not read their product information, or
+    skipped or repaired lines.
+
+    Args:
+        path_or_name: A built-in suite name or a file path.
+        language: "zh" or "en": every public SalesLLM line of the file is read in that
+            language (as the official runner's command line decides), whatever the row
+            says or the text suggests. For a built-in suite it keeps that language only.
 
     Raises:
         FileNotFoundError: If the name is not a built-in suite and no such file exists.
-        ValueError: If the file holds no usable scenario.
+        ValueError: If the file holds no usable scenario, or `language` is not zh/en.
     """
     name = os.fspath(path_or_name)
+    if language is not None and language not in ("zh", "en"):
+        raise ValueError(f"language must be 'zh' or 'en', got {language!r}")
     if name in SUITE_SIZES:
-        return Suite(name, tuple(_read_jsonl(builtin_suite_path(name))))
+        suite = Suite(name, tuple(_read_jsonl(builtin_suite_path(name))))
+        return suite.filter(language=language) if language else suite
     path = Path(name)
     if not path.is_file():
         raise FileNotFoundError(
             f"no suite named {name!r}: not a built-in suite ({', '.join(SUITE_SIZES)}) "
             "and no such file"
         )
-    scenarios = tuple(_read_jsonl(path))
+    scenarios = tuple(_read_jsonl(path, language))
     if not scenarios:
         raise ValueError(f"{path} holds no usable scenario (see the warnings for each line)")
     return Suite(path.name.split(".")[0], scenarios)
 
 
-def _read_jsonl(path: Path) -> Iterator[Scenario]:
+def _read_jsonl(path: Path, language: str | None = None) -> Iterator[Scenario]:
     opener = gzip.open if path.suffix == ".gz" else open
+    tally = _PublicTally(path.name)
     with opener(path, "rt", encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
@@ -140,19 +160,88 @@ def _read_jsonl(path: Path) -> Iterator[Scenario]:
             try:
                 record = json.loads(line)
                 if isinstance(record, dict) and "user_system_prompt" in record:
-                    yield scenario_from_salesllm(record)
+                    tally.public += 1
+                    reading = read_salesllm(record, language)
+                    tally.add(number, reading)
+                    if reading.repaired:
+                        warnings.warn(
+                            f"{path.name} line {number} (id {record.get('id')}): repaired: "
+                            f"{reading.repaired}",
+                            SuiteFormatWarning,
+                            stacklevel=3,
+                        )
+                    yield reading.scenario
                 elif isinstance(record, dict):
                     yield Scenario.from_dict(record)
                 else:
                     raise ScriptSkipped("the line is not a JSON object")
             except (ValueError, TypeError, KeyError) as exc:
                 ident = record.get("id") if isinstance(record, dict) else None
+                if isinstance(record, dict) and "user_system_prompt" in record:
+                    tally.skipped.append(number)
                 warnings.warn(
                     f"{path.name} line {number}{f' (id {ident})' if ident is not None else ''}: "
                     f"skipped: {exc}",
                     SuiteFormatWarning,
                     stacklevel=3,
                 )
+    summary = tally.summary()
+    if summary:
+        warnings.warn(summary, SuiteSummaryWarning, stacklevel=3)
+
+
+@dataclass
+class _PublicTally:
+    """Counts, over one file, what the public-script reader decided (for one summary)."""
+
+    file: str
+    public: int = 0
+    relabelled: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    reasons: set[str] = field(default_factory=set)
+    unknown_layout: list[int] = field(default_factory=list)
+    repaired: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+
+    def add(self, number: int, reading: ScriptReading) -> None:
+        verdict = reading.language
+        if verdict.contradicts_row and verdict.reason != "forced":
+            self.relabelled.setdefault((verdict.declared, verdict.language), []).append(number)
+            self.reasons.add(re.sub(r" [\d.]+$", "", verdict.reason))
+        if reading.product_layout == "unknown":
+            self.unknown_layout.append(number)
+        if reading.repaired:
+            self.repaired.append(number)
+
+    def summary(self) -> str:
+        parts = []
+        names = {"zh": "Chinese", "en": "English"}
+        for (declared, decided), lines in sorted(self.relabelled.items()):
+            parts.append(
+                f"{len(lines)} of {self.public} lines declare language {declared!r} but their "
+                f"prompts are {names[decided]} ({', '.join(sorted(self.reasons))}): loaded as "
+                f"{decided!r}; pass load_suite(path, language=...) or `salesenv eval "
+                "--suite-language` to force one language"
+            )
+        if self.unknown_layout:
+            parts.append(
+                f"{len(self.unknown_layout)} lines ({_lines(self.unknown_layout)}) hold product "
+                "information in a layout this loader does not read: they load prompts-only, so "
+                "scripted agents and the persona customer get no product facts; write it as "
+                "'Product Name: / Product Description: / Details:' lines, a marketplace listing "
+                "(title / description / details) or a JSON object of paragraphs"
+            )
+        if self.repaired:
+            parts.append(f"{len(self.repaired)} lines repaired ({_lines(self.repaired)})")
+        if self.skipped:
+            parts.append(
+                f"{len(self.skipped)} lines skipped ({_lines(self.skipped)}; see their warnings)"
+            )
+        return f"{self.file}: " + "; ".join(parts) if parts else ""
+
+
+def _lines(numbers: list[int]) -> str:
+    shown = ", ".join(str(n) for n in numbers[:8])
+    return f"line{'s' if len(numbers) > 1 else ''} {shown}{', ...' if len(numbers) > 8 else ''}"
 
 
 def write_suite(path: str | os.PathLike[str], scenarios: Sequence[Scenario]) -> Path:
