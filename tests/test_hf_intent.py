@@ -218,6 +218,21 @@ def test_scorer_subfolders_compose_and_instantiate_from_the_command_line(tiny_re
     )
     (score,) = instantiate_scorer(official, None).score_batch([_dialogue("zh", ["你好"])])
     assert (score.intent_level, score.intent_scorer) == ("A", "hf-v1-official")
+    # One checkpoint folder for zh, a repository subfolder for en.
+    mixed = compose_cfg(
+        [
+            "scorer=hf",
+            f"scorer.checkpoints={{zh:{tiny_repo}/en,en:{tiny_repo}}}",
+            "scorer.subfolders.en=zh",
+        ]
+    )
+    scorer = instantiate_scorer(mixed, None)
+    assert scorer.intent.sources == {"zh": (f"{tiny_repo}/en", None), "en": (str(tiny_repo), "zh")}
+    levels = [
+        s.intent_level
+        for s in scorer.score_batch([_dialogue("zh", ["你好"]), _dialogue("en", ["hi"])])
+    ]
+    assert levels == ["F", "A"]
 
 
 def test_unknown_flattening_is_refused(tiny_repo):
