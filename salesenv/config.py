@@ -27,6 +27,7 @@ Groups (see `conf/`): `env`, `customer`, `scorer` (intent scorers), `judge`, `ag
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from importlib import resources
@@ -37,6 +38,7 @@ from omegaconf import MISSING
 
 from salesenv import catalog
 from salesenv.ids import ENV_DIFFICULTIES, LANGUAGES, VARIANTS, EnvId, id_spelling, parse_difficulty
+from salesenv.protocol import DEFAULT_PROTOCOL, PROTOCOLS, get_protocol
 from salesenv.schemas import constructor_default, schema_of
 from salesenv.training.settings import TrainConf, VLLMMode
 
@@ -48,10 +50,12 @@ __all__ = [
     "Language",
     "LongHorizonEnvConf",
     "PortfolioEnvConf",
+    "ProtocolName",
     "TrainConf",
     "TrainGRPOConfig",
     "VLLMMode",
     "Variant",
+    "apply_protocol",
     "env_ids",
     "env_kwargs",
     "register_configs",
@@ -66,6 +70,8 @@ Difficulty = Enum(
 )
 #: Env variants (the suffix of an env id): plain, longhorizon or portfolio.
 Variant = Enum("Variant", {(variant or "plain"): variant for variant in VARIANTS})
+#: Conversation protocols (`salesenv.protocol`): salesenv (default) or salesllm-official.
+ProtocolName = Enum("ProtocolName", {name: name for name in PROTOCOLS})
 
 
 # --- env ---------------------------------------------------------------------------------
@@ -82,14 +88,18 @@ class EnvConf:
         variant: plain, longhorizon or portfolio.
         suite: A built-in suite name ("salesllm-1805") or a JSONL path; episodes then play
             the suite's scenarios in order instead of sampled ones. Null samples scenarios.
-        max_rounds: Salesperson turns per session (`SalesEnv`'s default).
+        max_rounds: Salesperson turns per session (null: the protocol's, 20 or 10).
+        protocol: salesenv (default) or salesllm-official: the public SalesLLM runner's
+            rounds, end rule and language line, scored as its README says
+            (`env.protocol=salesllm-official`, or `salesenv eval --protocol ...`).
     """
 
     language: Language = Language.both
     difficulty: Difficulty = Difficulty.hard
     variant: Variant = Variant.plain
     suite: str | None = None
-    max_rounds: int = constructor_default("salesenv.env.SalesEnv", "max_rounds")
+    max_rounds: int | None = constructor_default("salesenv.env.SalesEnv", "max_rounds")
+    protocol: ProtocolName = ProtocolName[constructor_default("salesenv.env.SalesEnv", "protocol")]
 
 
 @dataclass
@@ -131,10 +141,42 @@ def env_ids(env: Any) -> list[str]:
 
 def env_kwargs(env: Any) -> dict[str, Any]:
     """Keyword arguments for `salesenv.make` from an `env` node (besides the id)."""
-    kwargs: dict[str, Any] = {"max_rounds": int(env.max_rounds)}
+    kwargs: dict[str, Any] = {"protocol": env.protocol.value}
+    if env.max_rounds is not None:
+        kwargs["max_rounds"] = int(env.max_rounds)
     if env.variant == Variant.longhorizon:
         kwargs["max_followups"] = int(env.max_followups)
     return kwargs
+
+
+def apply_protocol(cfg: Any, overrides: Sequence[str] = ()) -> list[str]:
+    """Gives a composed config the scoring of its `env.protocol`, where the overrides do
+    not set it: `scoring.profile`, and for the hf intent scorer `scorer.flattening` and
+    `scorer.max_tokens` (salesllm-official: salesllm-readme, official, 128).
+
+    Args:
+        cfg: A composed config with `env`, `scoring` and `scorer` (changed in place).
+        overrides: The user's Hydra overrides; a key they set is left alone.
+
+    Returns:
+        The settings changed, as overrides ("scoring.profile=salesllm-readme", ...).
+    """
+    protocol = get_protocol(cfg.env.protocol.value)
+    if protocol.name == DEFAULT_PROTOCOL:
+        return []
+    settings = protocol.scorer_settings()
+    wanted = {"scoring.profile": settings["profile"]}
+    if str(cfg.scorer.get("_target_", "")).endswith(".HFIntentScorer"):
+        wanted["scorer.flattening"] = settings["flattening"]
+        wanted["scorer.max_tokens"] = settings["max_tokens"]
+    given = {o.lstrip("+~").split("=", 1)[0] for o in overrides}
+    changed = []
+    for key, value in wanted.items():
+        group, name = key.split(".")
+        if key not in given and cfg[group][name] != value:
+            cfg[group][name] = value
+            changed.append(f"{key}={value}")
+    return changed
 
 
 # --- eval --------------------------------------------------------------------------------

@@ -12,13 +12,15 @@ import gymnasium as gym
 from salesenv.customers.base import CustomerLM, CustomerReply, CustomerRequest
 from salesenv.customers.persona import PersonaCustomer
 from salesenv.dialogue import Decision, Dialogue, Turn
+from salesenv.protocol import Protocol, get_protocol, warn_if_unlike
 from salesenv.rewards import EpisodeScorer
 from salesenv.rewards.shaping import PotentialShaping
 from salesenv.scenarios.sampler import ScenarioSampler
 from salesenv.scenarios.scenario import Scenario
 from salesenv.spaces import UnicodeText
 
-MAX_ROUNDS = 20
+#: Salesperson turns of the default protocol (the paper's 20).
+MAX_ROUNDS = get_protocol("salesenv").max_rounds
 MAX_ACTION_CHARS = 2000
 MAX_OBSERVATION_CHARS = 4000
 
@@ -35,7 +37,10 @@ class SalesEnv(gym.Env[str, str]):
     The episode terminates when the customer decides and is truncated after `max_rounds`
     salesperson turns (the customer is then asked for its final decision), or after a turn
     stepped with `last_turn=True` (for callers with limits of their own, such as a token
-    budget).
+    budget). That is the default protocol; `protocol="salesllm-official"` plays by the
+    public SalesLLM runner's rules instead (`salesenv.protocol`, docs/protocols.md): 10
+    salesperson turns, no announced last turn, the end when a customer reply matches its
+    goodbye/refusal pattern, a language line after both system prompts.
 
     The info of `reset` also carries `info["product"]`, the salesperson's product sheet as
     a dict (None for scenarios loaded from prompts only).
@@ -63,14 +68,17 @@ class SalesEnv(gym.Env[str, str]):
         difficulty: A difficulty id, or "mixed" for the benchmark's mix.
         customer: The customer backend (default: the embedded persona simulator).
         scorer: Scores the finished dialogue (default: decision intent + rubric judge,
-            the "paper" profile with alpha 0.5). Anything with `score_batch(dialogues)`
-            returning scores with `final` and `as_dict()`.
+            blended with the protocol's profile: "paper", alpha 0.5; official: 0.6).
+            Anything with `score_batch(dialogues)` returning scores with `final` and
+            `as_dict()`.
         scenarios: A fixed list to draw scenarios from instead of the sampler.
-        max_rounds: Salesperson turns before truncation (20 in the paper).
+        max_rounds: Salesperson turns before truncation (None: the protocol's, 20 in the
+            paper, 10 under the official runner's count of 20 utterances).
         max_action_chars: Longer actions are truncated and flagged in info.
         render_mode: "ansi" (render returns the transcript) or "human" (prints it).
         shaping: Optional potential-based dense shaping added to every step's reward
             (`info["shaping"]`); it leaves the optimal policy and the final score unchanged.
+        protocol: "salesenv" (default) or "salesllm-official" (a name or a `Protocol`).
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["human", "ansi"], "render_fps": 1}
@@ -82,11 +90,14 @@ class SalesEnv(gym.Env[str, str]):
         customer: CustomerLM | None = None,
         scorer: EpisodeScorer | None = None,
         scenarios: Sequence[Scenario] | None = None,
-        max_rounds: int = MAX_ROUNDS,
+        max_rounds: int | None = None,
         max_action_chars: int = MAX_ACTION_CHARS,
         render_mode: str | None = None,
         shaping: PotentialShaping | None = None,
+        protocol: str | Protocol = "salesenv",
     ) -> None:
+        self.protocol = get_protocol(protocol)
+        max_rounds = self.protocol.max_rounds if max_rounds is None else max_rounds
         if max_rounds < 1:
             raise ValueError(f"max_rounds must be >= 1, got {max_rounds}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -96,7 +107,8 @@ class SalesEnv(gym.Env[str, str]):
         if self.scenarios is not None and not self.scenarios:
             raise ValueError("scenarios is empty; pass None to sample scenarios instead")
         self.customer = customer or PersonaCustomer()
-        self.scorer = scorer or EpisodeScorer()
+        self.scorer = scorer or EpisodeScorer(profile=self.protocol.scoring_profile)
+        warn_if_unlike(self.protocol, self.scorer, max_rounds)
         self.max_rounds = max_rounds
         self.max_action_chars = max_action_chars
         self.render_mode = render_mode
@@ -185,8 +197,9 @@ class SalesEnv(gym.Env[str, str]):
             scenario=self._scenario,
             turns=tuple(self._turns),
             seed=self._episode_seed,
-            must_decide=self._last_turn,
+            must_decide=self._last_turn and self.protocol.announces_last_turn,
             earlier_sessions=self._earlier,
+            protocol=self.protocol.name,
         )
 
     def finish_step(self, reply: CustomerReply) -> StepResult:
@@ -195,8 +208,12 @@ class SalesEnv(gym.Env[str, str]):
         self._turns.append(Turn("customer", observation))
         self._messages.append({"role": "user", "content": observation})
         truncated = self._last_turn
-        terminated = reply.decision is not None and not truncated
+        by_rule = self.protocol.ends(observation)
+        decided = reply.decision is not None and self.protocol.decisions_end
+        terminated = (by_rule or decided) and not truncated
         info = self._step_info(reply)
+        if by_rule:
+            info["customer_flags"]["end_rule"] = 1
         reward = 0.0
         if terminated or truncated:
             self._done = True
@@ -266,7 +283,7 @@ class SalesEnv(gym.Env[str, str]):
         trigger = scenario.trigger
         self._turns = [Turn("customer", trigger)]
         self._messages = [
-            {"role": "system", "content": scenario.salesperson_prompt},
+            {"role": "system", "content": self._system_prompt()},
             {"role": "user", "content": trigger},
         ]
         return trigger
@@ -279,9 +296,16 @@ class SalesEnv(gym.Env[str, str]):
             "language": scenario.language,
             "round": self._round,
             "max_rounds": self.max_rounds,
-            "system_prompt": scenario.salesperson_prompt,
+            "protocol": self.protocol.name,
+            "system_prompt": self._system_prompt(),
             "messages": [dict(m) for m in self._messages],
         }
+
+    def _system_prompt(self) -> str:
+        """The salesperson's system prompt: the scenario's, with the protocol's language line."""
+        return self.protocol.with_language_line(
+            self._scenario.salesperson_prompt, self._scenario.language
+        )
 
     def _step_info(self, reply: CustomerReply) -> dict[str, Any]:
         """`_get_info()` plus the flags of the step that `reply` answers."""

@@ -29,6 +29,7 @@ import numpy as np
 import salesenv
 from salesenv.agents.base import BatchSalesAgent, SalesAgent
 from salesenv.customers.base import CustomerBackendError
+from salesenv.protocol import get_protocol
 from salesenv.report import group_summary, markdown_table
 from salesenv.results import RunDirectory
 from salesenv.runner import (
@@ -70,8 +71,13 @@ def eval_manifest(
     max_rounds: int | None,
     seed: int,
     trials: int,
+    protocol: str | None = None,
 ) -> dict[str, Any]:
-    """The `run.json` of an evaluation: what is evaluated, which a resumed run must match."""
+    """The `run.json` of an evaluation: what is evaluated, which a resumed run must match.
+
+    `max_rounds` None stands for the protocol's own (None: the default protocol).
+    """
+    rules = get_protocol(protocol)
     described = customer.describe()
     agent_info = {agent.name: describe_agent(agent) for agent in agents}
     return {
@@ -86,7 +92,8 @@ def eval_manifest(
         },
         "customer": {k: described[k] for k in ("backend", "model") if k in described},
         "scoring": scoring_versions(scorer),
-        "max_rounds": max_rounds,
+        "protocol": rules.name,
+        "max_rounds": rules.max_rounds if max_rounds is None else max_rounds,
         "seed": seed,
         "trials": trials,
         "created": time.strftime("%Y-%m-%d %H:%M:%S"),
@@ -154,7 +161,8 @@ def evaluate(
         customer: The customer backend every env shares.
         scorer: The episode scorer every env shares.
         selection: What to play (`select_suite`, `select_envs`).
-        env_kwargs: More keyword arguments for `salesenv.make_vec` (max_rounds, ...).
+        env_kwargs: More keyword arguments for `salesenv.make_vec` (max_rounds,
+            protocol, ...); the manifest names the protocol and the round limit.
         trials: Plays of each episode.
         seed: Seed of the first episode.
         num_envs: Conversations run at once.
@@ -184,6 +192,7 @@ def evaluate(
         max_rounds=env_kwargs.get("max_rounds"),
         seed=seed,
         trials=trials,
+        protocol=env_kwargs.get("protocol"),
     )
     plans = _plans(agents, selection, trials, seed)
     total = sum(len(p) for _, _, p in plans)
@@ -382,6 +391,7 @@ class EpisodeRecord:
     score: dict[str, Any]
     transcript: list[dict[str, Any]]
     error: str | None = None
+    protocol: str = "salesenv"
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -420,6 +430,7 @@ def run_episode(
         score=info.get("score", {}),
         transcript=episode_transcript(info),
         error=error,
+        protocol=start.get("protocol", "salesenv"),
     )
 
 

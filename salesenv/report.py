@@ -6,19 +6,26 @@ customer model), scores by difficulty as in its Table 1, and score against dialo
 as in its Figure 5. Intervals are 95% bootstrap intervals over scenarios: when a scenario
 was played several times (`--trials`), its trials are averaged first and scenarios are
 resampled, so repeated trials do not narrow the interval as if they were new scenarios.
+
+Scores played under different conversation protocols (`salesenv.protocol`) are not
+comparable, so a report never puts two protocols in one column (`check_protocols` refuses
+with `MixedProtocolError`). A report of one protocol other than the default names it in the
+leaderboard's columns; a report of several (each in columns of its own, e.g. another
+customer) names it in every column and, in the other tables, next to each agent.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from salesenv.files import write_atomic
+from salesenv.protocol import DEFAULT_PROTOCOL, protocol_of
 from salesenv.scenarios.scenario import DIFFICULTIES
 
 Record = dict[str, Any]
@@ -26,6 +33,54 @@ Record = dict[str, Any]
 BOOTSTRAP_SAMPLES = 2000
 #: The score-vs-turns plot draws an agent's mean at a turn count only with this many episodes.
 MIN_POINTS_FOR_MEAN = 5
+
+
+class MixedProtocolError(ValueError):
+    """Results of two conversation protocols would share a column of a report."""
+
+
+def check_protocols(runs: Mapping[str, Sequence[Record]]) -> None:
+    """Refuses results in which one leaderboard column (language x customer model) holds
+    episodes of two protocols.
+
+    Args:
+        runs: The records of each run, by the name the message should use (its folder).
+
+    Raises:
+        MixedProtocolError: Naming each mixed column, its protocols and the runs that
+            played them, and what to do.
+    """
+    columns: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for run, records in runs.items():
+        for record in records:
+            column = (record["language"], customer_label(record))
+            columns[column][protocol_of(record)].add(run)
+    mixed = {column: found for column, found in columns.items() if len(found) > 1}
+    if not mixed:
+        return
+    details = "; ".join(
+        f"column {lang} · {customer}: "
+        + ", ".join(f"{p} ({', '.join(sorted(found[p]))})" for p in sorted(found))
+        for (lang, customer), found in sorted(mixed.items())
+    )
+    by_protocol: dict[str, set[str]] = defaultdict(set)
+    for found in mixed.values():
+        for protocol, names in found.items():
+            by_protocol[protocol] |= names
+    commands = "; ".join(
+        f"salesenv report {' '.join(sorted(names))} --out report-{protocol}"
+        for protocol, names in sorted(by_protocol.items())
+    )
+    raise MixedProtocolError(
+        f"these results mix conversation protocols in one column ({details}), and scores "
+        f"of different protocols are not comparable. Report each protocol on its own "
+        f"({commands}), or rerun the runs of one protocol with --protocol of the other."
+    )
+
+
+def protocols(records: Iterable[Record]) -> list[str]:
+    """The protocols of these records, sorted ("salesenv" for records that name none)."""
+    return sorted({protocol_of(r) for r in records})
 
 
 def customer_label(record: Record) -> str:
@@ -101,9 +156,24 @@ def group_summary(records: Iterable[Record], by: Sequence[str]) -> list[dict[str
 
 def leaderboard(records: Sequence[Record]) -> tuple[list[str], list[list[str]]]:
     """The paper's Table 4: one row per agent, one column per language x customer model,
-    each cell the mean final score with its 95% interval; rows sorted by their mean."""
+    each cell the mean final score with its 95% interval; rows sorted by their mean. A
+    column names its protocol unless every record is of the default one.
+
+    Raises:
+        MixedProtocolError: If a column would hold two protocols (`check_protocols`).
+    """
+    check_protocols({"these results": records})
     columns = sorted({(r["language"], customer_label(r)) for r in records}, key=_sort_key)
-    header = ["agent", *(f"{lang} · {customer}" for lang, customer in columns), "episodes"]
+    column_protocol = {(r["language"], customer_label(r)): protocol_of(r) for r in records}
+    named = protocols(records) != [DEFAULT_PROTOCOL]
+    header = [
+        "agent",
+        *(
+            f"{lang} · {customer}" + (f" · {column_protocol[lang, customer]}" if named else "")
+            for lang, customer in columns
+        ),
+        "episodes",
+    ]
     cells: dict[str, dict[tuple[str, str], list[Record]]] = defaultdict(lambda: defaultdict(list))
     for record in _scored(records):
         cells[record["agent"]][(record["language"], customer_label(record))].append(record)
@@ -129,8 +199,9 @@ def difficulty_table(records: Sequence[Record]) -> tuple[list[str], list[list[st
     difficulties = [d for d in DIFFICULTIES if d in present]
     header = ["agent", "language", *difficulties]
     cells: dict[tuple[str, str], dict[str, list[Record]]] = defaultdict(lambda: defaultdict(list))
+    label = _agent_label(records)
     for record in _scored(records):
-        cells[(record["agent"], record["language"])][record["difficulty"]].append(record)
+        cells[(label(record), record["language"])][record["difficulty"]].append(record)
     rows = [
         [
             agent,
@@ -157,8 +228,9 @@ def turns_table(records: Sequence[Record]) -> tuple[list[str], list[list[str]]]:
         "r(score, turns)",
     ]
     by_agent: dict[str, list[Record]] = defaultdict(list)
+    label = _agent_label(records)
     for record in _scored(records):
-        by_agent[record["agent"]].append(record)
+        by_agent[label(record)].append(record)
     rows = []
     for agent in sorted(by_agent):
         group = by_agent[agent]
@@ -206,8 +278,9 @@ def plot_score_vs_turns(records: Sequence[Record], path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
     rng = np.random.default_rng(0)
     by_agent: dict[str, list[Record]] = defaultdict(list)
+    label = _agent_label(records)
     for record in _scored(records):
-        by_agent[record["agent"]].append(record)
+        by_agent[label(record)].append(record)
     for agent in sorted(by_agent):
         turns = np.array([r["rounds"] for r in by_agent[agent]], dtype=float)
         scores = np.array([r["score"]["final"] for r in by_agent[agent]])
@@ -241,12 +314,13 @@ def plot_score_by_difficulty(records: Sequence[Record], path: Path) -> Path:
     plt = _pyplot()
     scored = _scored(records)
     difficulties = [d for d in DIFFICULTIES if any(r["difficulty"] == d for r in scored)]
-    agents = sorted({r["agent"] for r in scored})
+    label = _agent_label(records)
+    agents = sorted({label(r) for r in scored})
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
     width = 0.8 / max(len(agents), 1)
     for k, agent in enumerate(agents):
         stats = [
-            bootstrap_mean([r for r in scored if r["agent"] == agent and r["difficulty"] == d])
+            bootstrap_mean([r for r in scored if label(r) == agent and r["difficulty"] == d])
             for d in difficulties
         ]
         means = np.array([s[0] for s in stats])
@@ -275,7 +349,9 @@ def write_report(
 
     Raises:
         ValueError: If no record has a score.
+        MixedProtocolError: If a column would hold two protocols (`check_protocols`).
     """
+    check_protocols({", ".join(sources) or "these results": records})
     if not _scored(records):
         raise ValueError("no scored episode in these results (every one errored or none ran)")
     out.mkdir(parents=True, exist_ok=True)
@@ -305,8 +381,8 @@ def report_markdown(
         "# salesenv evaluation report",
         "",
         f"{len(records)} episodes from {', '.join(sources) or 'the given results'}"
-        f"{f' ({errors} errored: counted, not scored)' if errors else ''}; scoring profile "
-        f"{', '.join(profiles)}. "
+        f"{f' ({errors} errored: counted, not scored)' if errors else ''}; protocol "
+        f"{', '.join(protocols(records))}; scoring profile {', '.join(profiles)}. "
         "Scores are on the 0-10 scale; brackets are 95% bootstrap intervals over scenarios.",
         "",
         "## Leaderboard (agents x language · customer model)",
@@ -352,6 +428,14 @@ def _save(fig: Any, path: Path) -> Path:
 
 def _scored(records: Iterable[Record]) -> list[Record]:
     return [r for r in records if r.get("error") is None and r.get("score")]
+
+
+def _agent_label(records: Sequence[Record]) -> Callable[[Record], str]:
+    """A record's agent as a table row names it: with its protocol when the records hold
+    several."""
+    if len(protocols(records)) < 2:
+        return lambda record: record["agent"]
+    return lambda record: f"{record['agent']} · {protocol_of(record)}"
 
 
 def _field(record: Record, key: str) -> Any:

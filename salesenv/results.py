@@ -10,7 +10,9 @@ Each record is appended with a single `write` of one whole line to a file opened
 appending, so a killed run leaves complete lines behind, at worst followed by one torn
 line that the reader drops (and a resumed run removes). Records carry `schema`, the
 version of their layout; `upgrade_record` reads every earlier layout, so results written
-by one version of salesenv are readable by the next.
+by one version of salesenv are readable by the next. Records and manifests name their
+conversation protocol (`salesenv.protocol`); those written before protocols existed
+have no such field and read as "salesenv", the only protocol there was.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import IO, Any
 
 from salesenv.files import nan_to_none, write_atomic
 from salesenv.ids import EnvId, UnknownIdError, parse_difficulty
+from salesenv.protocol import protocol_of
 
 #: The layout of records and manifests written by this version.
 SCHEMA_VERSION = 1
@@ -63,7 +66,8 @@ def upgrade_record(record: dict[str, Any]) -> dict[str, Any]:
     """A record of any schema in the current layout.
 
     Schema 0 is what `examples/evaluate.py` wrote before the schema field existed (no
-    `schema`, `key`, `env_id`, `index`, `trial`, `flags`, `versions`).
+    `schema`, `key`, `env_id`, `index`, `trial`, `flags`, `versions`). A record without
+    `protocol` (written before protocols existed) gets "salesenv".
 
     Raises:
         NewerSchemaError: If the record was written by a newer salesenv.
@@ -93,6 +97,8 @@ def upgrade_record(record: dict[str, Any]) -> dict[str, Any]:
             seconds=None,
             key=episode_key(record["agent"], env_id, record["seed"] or 0, 0),
         )
+    if "protocol" not in record:
+        record = {**record, "protocol": protocol_of(record)}
     return record
 
 
@@ -195,6 +201,7 @@ class RunDirectory:
         manifest = {"schema": SCHEMA_VERSION, **manifest}
         if self.manifest_path.is_file():
             old = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+            old.setdefault("protocol", protocol_of(old))  # written before protocols existed
             changed = sorted(
                 key
                 for key in set(old) | set(manifest)

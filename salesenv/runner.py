@@ -21,6 +21,7 @@ from typing import Any
 from salesenv.agents.base import BatchSalesAgent, SalesAgent
 from salesenv.customers.base import CustomerBackendError
 from salesenv.ids import MIXED, EnvId, parse_difficulty
+from salesenv.protocol import protocol_of
 from salesenv.results import episode_key
 from salesenv.scenarios.scenario import LANGUAGES
 from salesenv.vector import SalesVectorEnv
@@ -303,6 +304,7 @@ def _record(
         "seed": plan.seed,
         "scenario_id": start["scenario_id"],
         "language": start["language"],
+        "protocol": protocol_of(start),
         "difficulty": slot.difficulty,
         "category": (start.get("product") or {}).get("category"),
         "rounds": last.get("rounds_total", last["round"]),

@@ -69,6 +69,7 @@ def test_hand_written_env_schemas_take_the_env_defaults():
     env_params = inspect.signature(get_class("salesenv.env.SalesEnv")).parameters
     long_params = inspect.signature(get_class("salesenv.longhorizon.LongHorizonSalesEnv"))
     assert EnvConf().max_rounds == env_params["max_rounds"].default
+    assert EnvConf().protocol.value == env_params["protocol"].default
     assert LongHorizonEnvConf().max_followups == long_params.parameters["max_followups"].default
 
 

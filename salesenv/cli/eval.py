@@ -18,6 +18,7 @@ from salesenv.cli.common import (
     env_id_or_none,
     load_suite_or_none,
 )
+from salesenv.protocol import PROTOCOLS
 
 if TYPE_CHECKING:
     from salesenv.evaluation import EvalResult
@@ -35,6 +36,8 @@ Configure with Hydra overrides after the options (config groups in conf/):
   customer=persona | transformers | vllm | openai  (+ customer.model=...)
   scorer=decision | oracle | embedded | hf | llm     judge=rubric | llm
   scoring.profile=paper | salesllm-readme            env=plain | longhorizon | portfolio
+  --protocol salesllm-official (or env.protocol=...)  the public SalesLLM runner's rules
+  experiment=salesllm_official                       the paper's models and protocol (GPU)
 
 Examples:
   salesenv eval --out runs/baselines                  # the three baselines, 1,805 scenarios
@@ -89,6 +92,12 @@ def add_parser(commands: Any) -> None:
         default=defaults.num_envs,
         help=f"conversations run at once (default {defaults.num_envs})",
     )
+    ev.add_argument(
+        "--protocol",
+        choices=list(PROTOCOLS),
+        help="conversation protocol (env.protocol; default salesenv): salesllm-official plays "
+        "by the public SalesLLM runner's rules and scores as its README says (docs/protocols.md)",
+    )
     ev.add_argument("--no-progress", action="store_true", help="no progress bar")
     ev.add_argument("overrides", nargs="*", help="Hydra overrides: agent=, customer=, scorer=, ...")
     ev.set_defaults(run=cmd_eval)
@@ -96,10 +105,11 @@ def add_parser(commands: Any) -> None:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Runs `salesenv eval`: composes the config, builds what it names, evaluates, prints."""
-    from salesenv.config import env_kwargs
+    from salesenv.config import apply_protocol, env_kwargs
     from salesenv.evaluation import evaluate, sigterm_as_interrupt
 
-    cfg = compose_config(args.overrides)
+    cfg = compose_config(protocol_overrides(args))
+    apply_protocol(cfg, args.overrides)
     selection = episode_groups(args, cfg.env.variant.value)
     agents, customer, scorer = build_evaluation(cfg)
     with sigterm_as_interrupt():
@@ -118,6 +128,24 @@ def cmd_eval(args: argparse.Namespace) -> int:
             on_stop=print_stopped,
         )
     return print_outcome(result)
+
+
+def protocol_overrides(args: argparse.Namespace) -> list[str]:
+    """The Hydra overrides with `--protocol` as `env.protocol=...` (an explicit
+    `env.protocol=` override says the same; two different ones are a usage error).
+
+    Raises:
+        UsageError: If `--protocol` and an `env.protocol=` override disagree.
+    """
+    overrides = list(args.overrides)
+    if args.protocol is None:
+        return overrides
+    given = [o.split("=", 1)[1] for o in overrides if o.split("=", 1)[0] == "env.protocol"]
+    if any(value.strip().lower().replace("_", "-") != args.protocol for value in given):
+        raise UsageError(
+            f"--protocol {args.protocol} contradicts env.protocol={given[-1]}: give one of them"
+        )
+    return [f"env.protocol={args.protocol}", *overrides]
 
 
 def episode_groups(args: argparse.Namespace, variant: str) -> Selection:

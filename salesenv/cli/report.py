@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from salesenv.cli.common import warnings_to_stderr
+from salesenv.cli.common import UsageError, warnings_to_stderr
 
 
 def add_parser(commands: Any) -> None:
@@ -16,7 +16,8 @@ def add_parser(commands: Any) -> None:
         "report",
         help="leaderboard, tables and plots from eval folders",
         description="Reads eval folders and writes report.md and PNG plots (needs "
-        "salesenv[report] for the plots); prints the tables.",
+        "salesenv[report] for the plots); prints the tables. Folders of different "
+        "conversation protocols (--protocol) are refused when they would share a column.",
     )
     rep.add_argument("dirs", nargs="+", type=Path, help="eval output folders")
     rep.add_argument("--out", type=Path, default=Path("report"), help="default ./report")
@@ -25,19 +26,28 @@ def add_parser(commands: Any) -> None:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from salesenv.report import (
+        MixedProtocolError,
+        check_protocols,
         difficulty_table,
         leaderboard,
         markdown_table,
+        protocols,
         turns_table,
         write_report,
     )
     from salesenv.results import load_results
 
-    records = []
+    runs = {}
     for directory in args.dirs:
         with warnings_to_stderr():
-            records += load_results(directory)
-    written = write_report(records, args.out, sources=[str(d) for d in args.dirs])
+            runs[str(directory)] = load_results(directory)
+    try:
+        check_protocols(runs)
+    except MixedProtocolError as exc:
+        raise UsageError(str(exc)) from None
+    records = [record for run in runs.values() for record in run]
+    written = write_report(records, args.out, sources=list(runs))
+    print(f"Protocol: {', '.join(protocols(records))}\n")
     print("Leaderboard (mean final score, 95% bootstrap interval over scenarios)\n")
     print(markdown_table(*leaderboard(records)))
     print("\nScore by difficulty\n")

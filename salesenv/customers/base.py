@@ -30,6 +30,9 @@ class CustomerRequest:
         earlier_sessions: Earlier sessions with the same customer, oldest first (long-horizon
             episodes). LLM backends need nothing more: the session's scenario already holds
             them in `customer_prompt`. The persona simulator replays them to remember.
+        protocol: The conversation protocol's name (`salesenv.protocol`): under
+            "salesllm-official" chat backends lay out the customer's messages as the
+            public SalesLLM runner does.
     """
 
     conversation_id: str
@@ -38,6 +41,7 @@ class CustomerRequest:
     seed: int
     must_decide: bool = False
     earlier_sessions: tuple[Dialogue, ...] = ()
+    protocol: str = "salesenv"
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,8 @@ class CustomerReply:
         text: What the customer says (decision tags and stage directions removed).
         decision: Set when the customer ends the conversation with this turn.
         flags: Counters of what the backend had to handle for this turn (for example
-            "role_inversion", "regenerated", "fallback"); all ints.
+            "role_inversion", "regenerated", "fallback", "thinking_stripped": generations
+            whose `<think>` reasoning was removed); all ints.
     """
 
     text: str

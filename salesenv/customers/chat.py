@@ -22,6 +22,7 @@ from salesenv.cues import in_language, jaccard, lexicon, tokens
 from salesenv.customers.base import CustomerLM, CustomerReply, CustomerRequest
 from salesenv.customers.thinking import THINKING_FLAG, strip_thinking
 from salesenv.dialogue import Decision
+from salesenv.protocol import get_protocol
 
 Message = dict[str, str]
 
@@ -96,14 +97,24 @@ def customer_messages(request: CustomerRequest) -> list[Message]:
 
     The customer's script is the system prompt; the trigger sentence is told in it (so the
     chat starts with a "user" turn, which every chat template accepts); then the
-    salesperson speaks as "user" and the customer as "assistant".
+    salesperson speaks as "user" and the customer as "assistant". Under the
+    "salesllm-official" protocol (`request.protocol`) the system prompt ends with the
+    protocol's language line instead and the trigger is the customer's own first turn, as
+    the public SalesLLM runner lays it out.
     """
     scenario = request.scenario
     lang = scenario.language
-    system = scenario.customer_prompt + _OPENED_WITH[lang].format(trigger=scenario.trigger)
+    protocol = get_protocol(request.protocol)
+    if protocol.trigger_as_customer_turn:
+        system = protocol.with_language_line(scenario.customer_prompt, lang)
+        opening = [{"role": "assistant", "content": scenario.trigger}]
+    else:
+        system = scenario.customer_prompt + _OPENED_WITH[lang].format(trigger=scenario.trigger)
+        system = protocol.with_language_line(system, lang)
+        opening = []
     if request.must_decide:
         system += "\n\n" + _LAST_TURN[lang]
-    messages = [{"role": "system", "content": system}]
+    messages = [{"role": "system", "content": system}, *opening]
     for turn in request.turns[1:]:
         messages.append(
             {"role": "user" if turn.role == "salesperson" else "assistant", "content": turn.text}
