@@ -277,6 +277,7 @@ def test_decide_follows_the_temperament():
         agenda=["open question"],
         close_attempts=0,
         idle=0,
+        engaged=False,
     )
     assert decide(state, is_close=False, must_decide=False) is None
     assert decide(state, is_close=False, must_decide=True) is Decision.MAYBE

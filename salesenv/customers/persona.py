@@ -147,6 +147,13 @@ class _Conversation:
     focus: str | None = None
     misfit_name: str = ""
 
+    @property
+    def engaged(self) -> bool:
+        """Whether the salesperson engaged the customer: gave product facts on at least one
+        factor (answered or volunteered) or asked about its needs. A refusal is then a
+        clear no, not a brush-off (`salesenv.customers.temperament.refusal`)."""
+        return bool(self.addressed) or self.discoveries > 0
+
 
 @dataclass
 class _Reading:

@@ -3,6 +3,36 @@ salesperson is worth in purchase intent, and when the customer decides.
 
 Tuning data of `salesenv.customers.persona.PersonaCustomer`; the module docstring there
 says what the simulator models.
+
+Fairness across difficulties (the rule `decide` keeps): *for the same salesperson turns,
+an easier customer never ends with a lower intent level than a harder one.* Precisely:
+when a harder customer decides after some salesperson turns, an easier customer that hears
+the same turns (and must decide after the last of them, if it has not before) decides at
+least as well on the A > B > C > X > F ladder. Two things make that hold:
+
+- The temperaments are ordered: an easier customer starts higher (buy propensity), gains
+  more, loses less, is more patient and turns hostile later, so for the same turns its
+  intent is never lower and its hostility the same. Only its buy and maybe thresholds are
+  not ordered (medium asks more than hard before buying); the gap in starting intent
+  (0.3 between medium and hard) is wider than the gap in thresholds.
+- The kind of refusal does not depend on the difficulty (`refusal`). A conversation that
+  sells nothing ends with a clear no (C) when the salesperson engaged the customer (gave
+  product facts on at least one factor, answered or volunteered, or asked about its
+  needs) and with a brush-off (X) when it did not; out of patience, an engaged customer
+  still interested says "maybe later" (B). Before, the customer's patience running out
+  meant a brush-off and its intent collapsing meant a clear no: an easy customer, patient
+  and slow to lose interest, brushed a passive salesperson off after its questions had
+  been answered with facts, while an adversarial one, whose intent collapsed first, said
+  no to the same salesperson, so the passive agent scored more against harder customers.
+
+Why X stays below C for an easy customer: on the paper's scale a brush-off (perfunctory,
+4 points) is worse than a clear no (6) because nothing the salesperson said engaged the
+customer; that is the salesperson's failure whatever the customer's temperament, so an
+easy customer never engaged brushes off as a hard one does, and one engaged never brushes
+off. What the rule does not cover: turns after a harder customer has left (an easy
+customer that stays and then hears pressure or tricks can end worse than the harder one
+did when it left), and the judge's share of the final score (it penalises each repeated
+salesperson turn, and a patient customer hears more of them). See docs/persona_customer.md.
 """
 
 from __future__ import annotations
@@ -89,6 +119,11 @@ HOSTILITY = {"trick": 1.0, "pressure": 0.5}
 def decide(st: _Conversation, is_close: bool, must_decide: bool) -> Decision | None:
     """The customer's decision after a salesperson turn, or None to go on talking.
 
+    Difficulty decides how soon the customer leaves and how much it takes to buy; whether a
+    conversation that sells nothing ends with a clear no or a brush-off depends only on the
+    salesperson (`refusal`), so an easier customer never ends worse than a harder one for
+    the same salesperson turns (see the module docstring).
+
     Args:
         st: The conversation's state, after the turn moved its intent.
         is_close: The turn asks for the sale.
@@ -98,12 +133,10 @@ def decide(st: _Conversation, is_close: bool, must_decide: bool) -> Decision | N
     if st.hostility >= temper.hostility_limit:
         return Decision.HOSTILE
     if st.intent <= GIVE_UP_INTENT and st.seller_turns >= 2:
-        if st.hostility >= 1.0:
-            return Decision.HOSTILE
-        # A customer who engaged says a clear no; one who was not engaged brushes off.
-        return Decision.BRUSH_OFF if st.unproductive >= 2 else Decision.NO
+        return Decision.HOSTILE if st.hostility >= 1.0 else refusal(st)
     if st.unproductive > temper.patience:
-        return Decision.BRUSH_OFF
+        # Out of patience: an engaged customer wraps up, one never engaged brushes off.
+        return wrap_up(st) if st.engaged else Decision.BRUSH_OFF
     if is_close:
         if st.intent >= st.buy_threshold:
             return Decision.BUY
@@ -115,11 +148,22 @@ def decide(st: _Conversation, is_close: bool, must_decide: bool) -> Decision | N
         return Decision.BUY
     if st.idle >= IDLE_TURNS_BEFORE_DECIDING:
         # Nothing left to ask and no close: the customer wraps up on its own.
-        return Decision.MAYBE if st.intent >= temper.maybe_threshold else Decision.NO
+        return wrap_up(st)
     if must_decide:
-        if st.intent >= st.buy_threshold:
-            return Decision.BUY
-        if st.intent >= temper.maybe_threshold:
-            return Decision.MAYBE
-        return Decision.NO if st.intent >= 0.15 else Decision.BRUSH_OFF
+        return Decision.BUY if st.intent >= st.buy_threshold else wrap_up(st)
     return None
+
+
+def wrap_up(st: _Conversation) -> Decision:
+    """How a customer that does not buy ends: "maybe later" while its intent is at the
+    temperament's maybe threshold, otherwise `refusal`."""
+    return Decision.MAYBE if st.intent >= st.temperament.maybe_threshold else refusal(st)
+
+
+def refusal(st: _Conversation) -> Decision:
+    """A non-hostile refusal: a clear no (C) from a customer the salesperson engaged (gave
+    product facts on at least one concern), a brush-off (X) from one never engaged.
+
+    Deliberately independent of the difficulty: see the module docstring.
+    """
+    return Decision.NO if st.engaged else Decision.BRUSH_OFF
