@@ -37,8 +37,13 @@ def compose_config(overrides: Sequence[str], config_name: str = "evaluate") -> A
         raise UsageError(str(exc)) from None
 
 
-def load_suite_or_none(spec: str) -> Any:
+def load_suite_or_none(spec: str, language: str | None = None) -> Any:
     """The suite `spec` names (built-in name or file), or None if it names neither.
+
+    Args:
+        spec: A built-in suite name or a file path.
+        language: Read every public SalesLLM script of the file in this language
+            (`load_suite(path, language=...)`).
 
     Raises:
         UsageError: If the file exists but cannot be read as a suite.
@@ -48,7 +53,7 @@ def load_suite_or_none(spec: str) -> Any:
     if spec in SUITE_SIZES or Path(spec).is_file():
         with warnings_to_stderr():
             try:
-                return salesenv.load_suite(spec)
+                return salesenv.load_suite(spec, language=language)
             except (OSError, UnicodeDecodeError, EOFError) as exc:
                 raise UsageError(
                     f"cannot read the suite file {spec}: {exc}. Give a JSONL file (plain or "

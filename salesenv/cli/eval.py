@@ -68,6 +68,12 @@ def add_parser(commands: Any) -> None:
     )
     ev.add_argument("--language", choices=["zh", "en"], help="keep one language of the suite")
     ev.add_argument(
+        "--suite-language",
+        choices=["zh", "en"],
+        help="read every script of a public SalesLLM file in this language, whatever its rows "
+        "say or its text suggests (as the official runner's command line decides)",
+    )
+    ev.add_argument(
         "--difficulty", type=difficulty_option, metavar="DIFFICULTY", help="keep one difficulty"
     )
     ev.add_argument(
@@ -160,7 +166,8 @@ def episode_groups(args: argparse.Namespace, variant: str) -> Selection:
     from salesenv.runner import SelectionError, select_envs, select_suite
 
     spec = args.suite
-    suite = load_suite_or_none(spec)
+    suite_language = getattr(args, "suite_language", None)
+    suite = load_suite_or_none(spec, language=suite_language)
     try:
         if suite is not None:
             if args.episodes:
@@ -178,8 +185,11 @@ def episode_groups(args: argparse.Namespace, variant: str) -> Selection:
                 f"--suite {spec!r} is not a built-in suite ({DEFAULT_SUITE}), a file, or an env "
                 "id such as SalesLLM-zh-hard (see `salesenv list`)"
             )
-        if args.language or args.difficulty:
-            raise UsageError("--language and --difficulty filter suites; put them in the env id")
+        if args.language or args.difficulty or suite_language:
+            raise UsageError(
+                "--language, --suite-language and --difficulty apply to suites; put the "
+                "language and difficulty in the env id"
+            )
         count = args.episodes or DEFAULT_SAMPLED_EPISODES
         if args.limit:
             count = min(count, args.limit)

@@ -15,6 +15,9 @@ _SENTENCE = re.compile(r"[^\n。！？!?;；]+")
 _PRODUCT_LINE = re.compile(r"(?:Product|产品)\s*[:：]\s*(.+)")
 _GENERIC_FACTORS = ("returns_cost", "core_quality", "support_after_sales")
 _GENERIC_PRODUCT = {"en": "this product", "zh": "这个产品"}
+#: Decision factors of a public script's customer (built-in personas hold 3); the others
+#: its script names are asked about after them when the product speaks to them.
+SCRIPT_TOP_FACTORS = 3
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,7 @@ def build_profile(scenario: Scenario) -> CustomerProfile:
         if isinstance(scenario, PortfolioScenario):
             # Several products: the customer says "this product" until one is named.
             products, name = scenario.fitting_products, _GENERIC_PRODUCT[lang]
-        return CustomerProfile(
+        profile = CustomerProfile(
             language=lang,
             difficulty=scenario.difficulty,
             buy_propensity=scenario.buy_propensity,
@@ -87,17 +90,34 @@ def build_profile(scenario: Scenario) -> CustomerProfile:
             fact_factors=frozenset(f.factor for p in products for f in p.facts),
             sheet=fact_sheet(scenario),
         )
+        return _script_concerns(profile) if scenario.source == "salesllm" else profile
     if scenario.persona is not None:
         # A public script whose persona was read but whose product sheet was not: the
         # customer's side is structured, the product's is parsed from the prompt.
         persona = scenario.persona
-        return replace(
-            _parse_profile(scenario),
-            decision_factors=persona.decision_factors,
-            motivations=tuple(m.text for m in persona.motivations),
-            pain_points=persona.pain_points,
+        return _script_concerns(
+            replace(
+                _parse_profile(scenario),
+                decision_factors=persona.decision_factors,
+                motivations=tuple(m.text for m in persona.motivations),
+                pain_points=persona.pain_points,
+            )
         )
     return _parse_profile(scenario)
+
+
+def _script_concerns(profile: CustomerProfile) -> CustomerProfile:
+    """A public script's customer: its top `SCRIPT_TOP_FACTORS` named factors are its
+    decision factors; the other factors its script names are what it asks about next, when
+    the product information speaks to them (`fact_factors`, from which the persona
+    customer draws its extra questions), so that it never asks about a concern its script
+    does not name."""
+    named = profile.decision_factors
+    return replace(
+        profile,
+        decision_factors=named[:SCRIPT_TOP_FACTORS],
+        fact_factors=profile.fact_factors & frozenset(named[SCRIPT_TOP_FACTORS:]),
+    )
 
 
 def _parse_profile(scenario: Scenario) -> CustomerProfile:

@@ -56,7 +56,7 @@ PROFILE_FACTORS = {
     "adversarial": ("transparency_terms", "returns_cost", "safety_protection"),
 }
 #: Most decision factors and pain points kept per persona (the agenda of the customer).
-MAX_FACTORS = 5
+MAX_FACTORS = 6
 MAX_PAINS = 3
 
 #: Field name -> pattern over a normalised key (lower case, no spaces, "_" or "-").

@@ -153,6 +153,7 @@ _JUNK_ROW = re.compile(
     r"是否|包装数量|编号|hash",
     re.I,
 )
+_JUNK_LINE = re.compile(r"停产|discontinued|batter|电池", re.I)
 #: Decision factor of a detail row by its key, when its words do not name one.
 DETAIL_FACTORS = (
     (
@@ -164,7 +165,7 @@ DETAIL_FACTORS = (
     (re.compile(r"price|cost|价格|售价", re.I), "returns_cost"),
     (
         re.compile(
-            r"size|dimension|weight|color|colour|capacity|age|fit|compatib|尺寸|尺码|规格|重量|颜色|容量|适用|兼容|净含量",
+            r"size|dimension|colou?r|capacity|age range|\bfit|compatib|尺寸|尺码|颜色|容量|适用|兼容|净含量",
             re.I,
         ),
         "fit_flexibility",
@@ -272,6 +273,12 @@ def _rows(section: str) -> list[tuple[int, str | None, str]]:
         indent = len(raw) - len(raw.lstrip())
         if match and not re.search(r"https?$", match.group("key"), re.I):
             rows.append((indent, match.group("key").strip(), match.group("value").strip()))
+        elif asked := re.match(
+            r"^[ \t]*(?:[-*•·]\s*)?([^?？\n]{1,24}[?？])[ \t]*(\S.{0,11})$", raw
+        ):
+            rows.append(
+                (indent, asked.group(1).strip(), asked.group(2).strip())
+            )  # "是否包含电池？否"
         else:
             rows.append((indent, None, raw.strip().lstrip("-*•· ").strip()))
     return rows
@@ -314,7 +321,7 @@ def _from_rows(rows: list[tuple[int, str | None, str]], language: str, pid: str)
                     block = "details"
             continue
         line = value if key is None else key
-        if not line or _NOISE_LINE.match(line):
+        if not line or _NOISE_LINE.match(line) or (len(line) <= 12 and _JUNK_LINE.search(line)):
             continue
         if block == "categories" and block_indent < 0:
             block_indent = indent
@@ -433,15 +440,26 @@ def _sentences(text: str, language: str) -> list[str]:
 def _short_name(title: str, language: str) -> str:
     """A product name a customer would say: the title up to its first separator."""
     title = title.strip()
-    cuts = [m.start() for m in re.finditer(r" [-–—|] | ?[（(]|，|, |；", title)]
+    cuts = [
+        m.start()
+        for m in re.finditer(
+            r" [-–—|] | ?[（(【\[]|，|, |；|[:：]|——|—| (?:with|for|featuring|by|in) ", title
+        )
+    ]
+    spaces = []
     if language == "zh" or re.search(r"[\u4e00-\u9fff]", title):
-        cuts += [m.start() for m in re.finditer(r"(?<=[\u4e00-\u9fff]) (?=\S)", title)]
+        # A space after Chinese text ends the name, unless what precedes is just a brand.
+        spaces = [m.start() for m in re.finditer(r"(?<=[\u4e00-\u9fff]) (?=\S)", title)]
     short = title
-    for cut in sorted(cuts):
+    for cut in sorted(cuts + spaces):
         head = title[:cut].strip()
-        if len(head) >= 4 and (re.search(r"[\u4e00-\u9fff]", head) or len(head.split()) >= 2):
+        cjk = len(re.findall(r"[\u4e00-\u9fff]", head))
+        if cut in spaces and cjk < 6:
+            continue
+        if len(head) >= 3 and (cjk or len(head.split()) >= 2):
             short = head
             break
+    short = short.strip("‘’'")
     if sum(short.count(q) for q in '“”"') % 2:
         short = re.sub(r"[“”\"]", "", short)  # a quote the cut left unbalanced
     return short[:80].strip()
@@ -467,14 +485,23 @@ def _rank_text(value: str, language: str) -> str:
     return f"It ranks #{best[1]} among best sellers in {best[0]}"
 
 
+def _en_row(key: str, value: str) -> str:
+    """A detail row as a sentence: "The item weight is 1.2 kg"."""
+    key = key.strip().rstrip("?").lower()
+    verb = "are" if key.endswith("s") and not key.endswith(("ss", "us")) else "is"
+    return f"The {key} {verb} {value}"
+
+
 def _detail_fact(key: str, value: str, language: str) -> Fact | None:
     if _JUNK_ROW.search(key) or not value or value.lower() in ("no", "n/a", "none", "否", "无"):
         return None
     if re.search(r"rank|排名", key, re.I):
         text = _rank_text(value, language)
+        if not text and re.search(r"[0-9]", value):
+            text = f"{key}是{value}" if language == "zh" else _en_row(key, value)
         return Fact("social_proof", text) if text else None
     default = next((f for rx, f in DETAIL_FACTORS if rx.search(key)), None)
-    text = f"{key}是{value}" if language == "zh" else f"The {key.strip().lower()} is {value}"
+    text = f"{key}是{value}" if language == "zh" else _en_row(key, value)
     if default is None:
         default = _tag(f"{key} {value}", language)
     return Fact(default, text)
