@@ -16,11 +16,20 @@ class FakeOpenAIServer:
         delay: Seconds to wait before answering each request.
         reply: Text of successful answers (may use {n}, the request number).
         bodies: The JSON bodies received.
+        reject_fields: Body fields answered with HTTP 400 naming the field, as hosted APIs
+            answer fields they do not know.
         max_in_flight: The most requests handled at the same time.
     """
 
-    def __init__(self, statuses=(), delay=0.0, reply="What does it cost? [DECISION: maybe]"):
+    def __init__(
+        self,
+        statuses=(),
+        delay=0.0,
+        reply="What does it cost? [DECISION: maybe]",
+        reject_fields=(),
+    ):
         self.statuses = list(statuses)
+        self.reject_fields = tuple(reject_fields)
         self.delay = delay
         self.reply = reply
         self.bodies: list[dict] = []
@@ -40,6 +49,11 @@ class FakeOpenAIServer:
                     number = len(server.bodies)
                     server.bodies.append(body)
                     status = server.statuses[number] if number < len(server.statuses) else 200
+                    message = f"scripted status {status}"
+                    refused = [f for f in server.reject_fields if f in body]
+                    if refused:
+                        status = 400
+                        message = f"Unrecognized request argument supplied: {refused[0]}"
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
                 try:
@@ -62,9 +76,7 @@ class FakeOpenAIServer:
                             ],
                         }
                     else:
-                        payload = {
-                            "error": {"message": f"scripted status {status}", "type": "test"}
-                        }
+                        payload = {"error": {"message": message, "type": "test"}}
                     data = json.dumps(payload).encode()
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")

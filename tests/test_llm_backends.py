@@ -1,8 +1,10 @@
-"""The LLM customer backends for real, on the tiny offline model (SmolLM2-135M).
+"""The LLM customer backends for real, on the tiny offline models: SmolLM2-135M (from
+PyPI) and a tiny random Qwen3 built locally (the released customer model's architecture
+and chat template, `salesenv.customers.tiny_qwen3`).
 
-The tiny model is not a credible customer; these tests check the code paths: loading,
-batching, seeding, the shared protocol and the env loop. `make test` and CI run them;
-`pytest -m "not llm"` skips them locally.
+The tiny models are not credible customers; these tests check the code paths: loading,
+batching, seeding, the shared protocol, the thinking switch and the env loop. `make test`
+and CI run them; `pytest -m "not llm"` skips them locally.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import pytest
 pytestmark = pytest.mark.llm
 
 from salesenv.customers import CustomerRequest  # noqa: E402
-from salesenv.customers.chat import SamplingConfig  # noqa: E402
+from salesenv.customers.chat import SamplingConfig, customer_messages  # noqa: E402
 from salesenv.dialogue import Decision, Turn  # noqa: E402
 from salesenv.scenarios import ScenarioSampler  # noqa: E402
 
@@ -45,6 +47,14 @@ def tiny_dir() -> Path:
     from salesenv.customers.tiny_model import tiny_model_dir
 
     return tiny_model_dir()
+
+
+@pytest.fixture(scope="session")
+def qwen3_dir() -> Path:
+    pytest.importorskip("transformers")
+    from salesenv.customers.tiny_qwen3 import tiny_qwen3_dir
+
+    return tiny_qwen3_dir()
 
 
 def _requests(n, must_decide=False):
@@ -114,16 +124,63 @@ def test_transformers_backend_reports_a_missing_model(tmp_path):
         TransformersChat(str(tmp_path / "no-such-model"))
 
 
-def test_vllm_backend(tiny_dir):
+def test_transformers_backend_reports_an_unreachable_hub_id(monkeypatch):
+    import huggingface_hub.constants
+
+    from salesenv.customers import CustomerBackendError
+    from salesenv.customers.model_path import check_model_path
+    from salesenv.customers.transformers_backend import TransformersChat
+
+    check_model_path("MultiSense/CustomerLM", "test", "weights")  # a hub id passes the check
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # no hub: fail fast
+    with pytest.raises(
+        CustomerBackendError, match="cannot load model 'MultiSense/CustomerLM'"
+    ) as err:
+        TransformersChat("MultiSense/CustomerLM")
+    assert "hf download MultiSense/CustomerLM" in str(err.value)
+    assert "pass that local folder as the model" in str(err.value)
+
+
+def _record_vllm_chat(customer) -> list[tuple[dict | None, list[str]]]:
+    """Records the chat_template_kwargs and the rendered prompts of every `llm.chat` call."""
+    calls = []
+    chat = customer.llm.chat
+
+    def recording(*args, **kwargs):
+        outputs = chat(*args, **kwargs)
+        calls.append((kwargs.get("chat_template_kwargs"), [o.prompt for o in outputs]))
+        return outputs
+
+    customer.llm.chat = recording
+    return calls
+
+
+def test_vllm_backend(qwen3_dir):
+    """vLLM's engine on the tiny Qwen3: batching, per-request seeds, the env loop, and the
+    thinking switch reaching the model's chat template."""
     pytest.importorskip("vllm")
     from salesenv.customers.vllm_backend import VLLMChat
 
-    customer = VLLMChat(str(tiny_dir), sampling=SAMPLING, **VLLM_CPU_SETTINGS)
+    customer = VLLMChat(str(qwen3_dir), sampling=SAMPLING, **VLLM_CPU_SETTINGS)
+    calls = _record_vllm_chat(customer)
     try:
         requests = _requests(4)
         first = customer.respond(requests)
         _check_replies(first, 4)
         assert customer.respond(requests) == first  # seeded per request
+        messages = [customer_messages(r) for r in requests]
+        raw = customer.generate(messages, [1, 2, 3, 4])
+        assert customer.generate(messages, [1, 2, 3, 4]) == raw
+        assert customer.generate(messages, [5, 6, 7, 8]) != raw
+        # Thinking off by default: every prompt ends with Qwen3's empty think block.
+        assert calls and all(kwargs == {"enable_thinking": False} for kwargs, _ in calls)
+        no_thinking = "<|im_start|>assistant\n<think>\n\n</think>\n\n"
+        assert all(p.endswith(no_thinking) for _, prompts in calls for p in prompts)
+        customer.chat_template_kwargs = {"enable_thinking": True}
+        customer.generate(messages[:1], [1])
+        kwargs, (prompt,) = calls[-1]
+        assert kwargs == {"enable_thinking": True} and prompt.endswith("<|im_start|>assistant\n")
+        customer.chat_template_kwargs = {"enable_thinking": False}
         _episode_through_make_vec(customer)
     finally:
         customer.close()
@@ -220,6 +277,8 @@ def test_switching_the_customer_by_config(tiny_dir):
     from hydra import compose, initialize_config_dir
     from hydra.utils import instantiate
 
+    import salesenv.config  # noqa: F401 - registers the schemas the YAML files extend
+
     conf = Path(__file__).resolve().parents[1] / "conf"
     with initialize_config_dir(config_dir=str(conf), version_base=None):
         cfg = compose(
@@ -228,8 +287,10 @@ def test_switching_the_customer_by_config(tiny_dir):
                 "customer=transformers",
                 f"customer.model={tiny_dir}",
                 "customer.sampling.max_new_tokens=16",
+                "customer.chat_template_kwargs.enable_thinking=true",
             ],
         )
     customer = instantiate(cfg.customer)
     assert customer.describe()["model"] == str(tiny_dir)
+    assert customer.chat_template_kwargs == {"enable_thinking": True}
     _check_replies(customer.respond(_requests(2)), 2)

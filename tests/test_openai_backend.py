@@ -145,3 +145,50 @@ def test_errors_name_the_role_the_backend_plays():
             CustomerBackendError, match=r"^openai salesperson: the server at .* 404"
         ):
             agent.act("Hi", _salesperson_info(requests[0].scenario))
+
+
+def test_chat_template_kwargs_travel_in_the_request_body():
+    with FakeOpenAIServer() as server:
+        _customer(server.base_url).respond(_requests(1))
+        _customer(server.base_url, chat_template_kwargs={"enable_thinking": True}).respond(
+            _requests(1)
+        )
+        _customer(server.base_url, chat_template_kwargs=None).respond(_requests(1))
+    default, on, off = server.bodies
+    assert default["chat_template_kwargs"] == {"enable_thinking": False}
+    assert on["chat_template_kwargs"] == {"enable_thinking": True}
+    assert "chat_template_kwargs" not in off
+
+
+def test_a_server_that_refuses_chat_template_kwargs_is_asked_without_them():
+    with FakeOpenAIServer(reject_fields=["chat_template_kwargs"]) as server:
+        customer = _customer(server.base_url, max_concurrency=1)
+        with pytest.warns(UserWarning, match=r"does not take chat_template_kwargs.*=None"):
+            replies = customer.respond(_requests(3))
+        customer.respond(_requests(1))
+    assert [r.text for r in replies] == ["What does it cost?"] * 3
+    # One refusal, then every request (the refused one again first) goes without the field.
+    assert "chat_template_kwargs" in server.bodies[0]
+    assert len(server.bodies) == 5
+    assert not any("chat_template_kwargs" in b for b in server.bodies[1:])
+
+
+def test_a_client_error_says_how_to_stop_sending_chat_template_kwargs():
+    with (
+        FakeOpenAIServer(statuses=[400]) as server,
+        pytest.raises(CustomerBackendError, match=r"HTTP 400.*chat_template_kwargs=None"),
+    ):
+        _customer(server.base_url).respond(_requests(1))
+    with (
+        FakeOpenAIServer(statuses=[400]) as server,
+        pytest.raises(CustomerBackendError, match=r"request limits\.$"),
+    ):
+        _customer(server.base_url, chat_template_kwargs=None).respond(_requests(1))
+
+
+def test_reasoning_from_the_server_is_stripped_and_counted():
+    reply = "<think>\nThe customer wants the fee. [DECISION: buy]\n</think>\n\nWhat is the fee?"
+    with FakeOpenAIServer(reply=reply) as server:
+        (answer,) = _customer(server.base_url).respond(_requests(1))
+    assert answer.text == "What is the fee?" and answer.decision is None
+    assert answer.flags == {"thinking_stripped": 1}

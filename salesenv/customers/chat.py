@@ -2,9 +2,10 @@
 
 Written once for all backends: the customer's messages (its script as the system prompt,
 with the role flip that makes the salesperson the model's "user"), cleaning the model's
-reply (reasoning blocks, role prefixes, stage directions, length cap), the decision protocol and its
-bilingual fallback, the checks that trigger a regeneration (role inversion, empty or
-garbage output, wrong language, repetition), and the regenerate-then-fall-back loop.
+reply (reasoning blocks, role prefixes, stage directions, length cap), the decision
+protocol and its bilingual fallback, the checks that trigger a regeneration (role
+inversion, empty or garbage output, wrong language, repetition), and the
+regenerate-then-fall-back loop.
 """
 
 from __future__ import annotations
