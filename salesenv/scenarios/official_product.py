@@ -134,7 +134,7 @@ KEYS = {
             "亮点",
             "核心卖点",
             "商品亮点",
-            "产品亮点",
+            "产品亮点", "关键信息", "keyfacts", "keyinformation",
             "功能特点",
         ),
         "features",
@@ -179,6 +179,7 @@ _PRICE_IN_TEXT = re.compile(
     r"(?:[$¥￥£€]\s?\d[\d,]*(?:\.\d+)?|\d[\d,]*(?:\.\d+)?\s?(?:RMB|CNY|USD|yuan|dollars|元|美元)(?:/[^\s，,。;；]{1,4})?)",
     re.I,
 )
+_PRICE_WORD = re.compile(r"\bpric|\bcosts?\b|premium|售价|价格|定价|保费|仅需|只要", re.I)
 _SENTENCES = {
     "zh": re.compile(r"[^。！？!?；;\n]+[。！？!?；;]?"),
     "en": re.compile(r"(?:[^.!?;\n]|\.(?=\d)|\.(?=[a-z]))+[.!?;]?"),
@@ -551,9 +552,12 @@ def _build(
         )
     if store and not any(f.factor == "brand_trust" for f in facts):
         add(Fact("brand_trust", f"由{store}销售" if language == "zh" else f"It is sold by {store}"))
-    if not price:
-        match = _PRICE_IN_TEXT.search(" ".join(description + features))
-        price = match.group(0) if match else ""
+    if not price:  # a money amount in a sentence about the price ("售价199元", "priced at $5")
+        for sentence in (s for text in description + features for s in _sentences(text, language)):
+            match = _PRICE_IN_TEXT.search(sentence) if _PRICE_WORD.search(sentence) else None
+            if match:
+                price = match.group(0)
+                break
     text = " ".join([name, category, *description, *features])
     finance = bool(_FINANCE.search(f"{category} {name}")) or (
         not category and bool(_FINANCE.search(text))

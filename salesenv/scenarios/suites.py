@@ -161,7 +161,9 @@ def _read_jsonl(path: Path, language: str | None = None) -> Iterator[Scenario]:
                 record = json.loads(line)
                 if isinstance(record, dict) and "user_system_prompt" in record:
                     tally.public += 1
+                    tally.skipped_public.append(number)  # until it loads
                     reading = read_salesllm(record, language)
+                    tally.skipped_public.pop()
                     tally.add(number, reading)
                     if reading.repaired:
                         warnings.warn(
@@ -177,7 +179,7 @@ def _read_jsonl(path: Path, language: str | None = None) -> Iterator[Scenario]:
                     raise ScriptSkipped("the line is not a JSON object")
             except (ValueError, TypeError, KeyError) as exc:
                 ident = record.get("id") if isinstance(record, dict) else None
-                if isinstance(record, dict) and "user_system_prompt" in record:
+                if not isinstance(record, dict) or "user_system_prompt" in record:
                     tally.skipped.append(number)
                 warnings.warn(
                     f"{path.name} line {number}{f' (id {ident})' if ident is not None else ''}: "
@@ -201,6 +203,7 @@ class _PublicTally:
     unknown_layout: list[int] = field(default_factory=list)
     repaired: list[int] = field(default_factory=list)
     skipped: list[int] = field(default_factory=list)
+    skipped_public: list[int] = field(default_factory=list)
 
     def add(self, number: int, reading: ScriptReading) -> None:
         verdict = reading.language
@@ -216,8 +219,9 @@ class _PublicTally:
         parts = []
         names = {"zh": "Chinese", "en": "English"}
         for (declared, decided), lines in sorted(self.relabelled.items()):
+            loaded = self.public - len(self.skipped_public)
             parts.append(
-                f"{len(lines)} of {self.public} lines declare language {declared!r} but their "
+                f"{len(lines)} of the {loaded} loaded lines declare language {declared!r} but their "
                 f"prompts are {names[decided]} ({', '.join(sorted(self.reasons))}): loaded as "
                 f"{decided!r}; pass load_suite(path, language=...) or `salesenv eval "
                 "--suite-language` to force one language"
@@ -236,6 +240,8 @@ class _PublicTally:
             parts.append(
                 f"{len(self.skipped)} lines skipped ({_lines(self.skipped)}; see their warnings)"
             )
+        if not self.public:
+            return ""
         return f"{self.file}: " + "; ".join(parts) if parts else ""
 
 
