@@ -338,11 +338,14 @@ def test_the_official_preset_composes():
 
 
 @pytest.fixture(scope="module")
-def tiny_dir() -> Path:
+def tiny_qwen3() -> Path:
+    """The tiny random Qwen3 chat model (built locally, cached): the same architecture and
+    chat template as the released customer model, so the official layout (an assistant
+    turn right after the system prompt) goes through a Qwen3 template; and fast on CPU."""
     pytest.importorskip("transformers")
-    from salesenv.customers.tiny_model import tiny_model_dir
+    from salesenv.customers.tiny_qwen3 import tiny_qwen3_dir
 
-    return tiny_model_dir()
+    return tiny_qwen3_dir()
 
 
 class _Recording:
@@ -360,41 +363,43 @@ class _Recording:
 
 
 @pytest.mark.llm
-def test_official_episode_on_the_tiny_model(tiny_dir, tmp_path, capsys):
+def test_official_episode_on_the_tiny_model(tiny_qwen3, tmp_path, capsys):
     from salesenv.customers.chat import SamplingConfig
     from salesenv.customers.transformers_backend import TransformersChat
 
     customer = TransformersChat(
-        str(tiny_dir), sampling=SamplingConfig(max_new_tokens=8, max_regenerations=0)
+        str(tiny_qwen3), sampling=SamplingConfig(max_new_tokens=8, max_regenerations=0)
     )
     seen = _Recording(customer)
-    # One salesperson turn (one generation: CPU time is scarce in CI); the short limit is
-    # warned about, being unlike the protocol's 10 turns.
-    with pytest.warns(ProtocolWarning, match="max_rounds=1 means 2 generated utterances"):
+    # Two salesperson turns (CPU time is scarce in CI); the short limit is warned about,
+    # being unlike the protocol's 10 turns.
+    with pytest.warns(ProtocolWarning, match="max_rounds=2 means 4 generated utterances"):
         evaluate(
             tmp_path / "run",
             [ScriptedSalesAgent()],
             customer,
             EpisodeScorer(profile="salesllm-readme"),
             select_envs(["SalesLLM-en-medium"], episodes=1),
-            env_kwargs={"protocol": SALESLLM_OFFICIAL, "max_rounds": 1},
+            env_kwargs={"protocol": SALESLLM_OFFICIAL, "max_rounds": 2},
             num_envs=1,
             progress=False,
         )
     (record,) = load_results(tmp_path / "run")
     assert record["protocol"] == SALESLLM_OFFICIAL and record["error"] is None
     assert record["versions"]["customer"]["backend"] == "transformers"
-    assert record["score"]["profile"] == "salesllm-readme" and record["rounds"] == 1
-    trigger, pitch, reply = record["transcript"]
-    (messages,) = seen.seen  # what the model was given: the official layout
+    assert record["score"]["profile"] == "salesllm-readme" and record["rounds"] == 2
+    transcript = record["transcript"]
+    assert [t["role"] for t in transcript] == ["customer", "salesperson"] * 2 + ["customer"]
+    # What the model was given on the last turn: the official layout, roles flipped.
+    messages = seen.seen[-1]
     assert messages[0]["role"] == "system"
     assert messages[0]["content"].endswith("\nPlease reply in English.")
     assert messages[1:] == [
-        {"role": "assistant", "content": trigger["text"]},
-        {"role": "user", "content": pitch["text"]},
+        {"role": "assistant" if t["role"] == "customer" else "user", "content": t["text"]}
+        for t in transcript[:-1]
     ]
-    assert reply["role"] == "customer" and reply["text"]
     assert main(["report", str(tmp_path / "run"), "--out", str(tmp_path / "rep")]) == 0
     out = capsys.readouterr().out
-    assert "Protocol: salesllm-official" in out and "en · transformers" not in out
+    assert "Protocol: salesllm-official" in out
+    assert "en · tiny-qwen3-v1 · salesllm-official" in out
     assert "salesllm-official" in (tmp_path / "rep" / "report.md").read_text()
