@@ -24,109 +24,139 @@ RULES_EN = "\nRules:\n- Speak strictly in English.\n- Do not invent product fact
 INTRO_ZH = "你是一名专业的销售人员（助理），在真实的销售对话中。\n只有你能看到以下产品信息，绝不能透露。\n\n"
 RULES_ZH = "\n规则：\n- 严格使用中文交流。\n- 不要编造产品信息。\n"
 
-PARAGRAPHS_EN = INTRO_EN + (
-    "PRODUCT_INFORMATION (private to you):\n"
-    "{\n"
-    '    "Product Information": "Harbor Saver is a fixed-term deposit product for salaried '
-    "workers. The minimum deposit is 100 yuan. The annual interest rate is 2.6% for three "
-    'years. Early withdrawal is allowed, with interest at the demand rate.",\n'
-    '    "Marketing Highlights": "Low entry threshold. Principal is protected by deposit '
-    'insurance up to 500,000 yuan. Open it in the mobile app in minutes."\n'
-    "}\n"
-) + RULES_EN
-PARAGRAPHS_ZH = INTRO_ZH + (
-    "产品信息（仅供你参考）：\n"
-    "{\n"
-    "    “产品信息”：“晨帆宝是一款面向上班族的定期存款产品。起存金额为100元。三年期年化利率为2.6%。"
-    "支持提前支取，利息按活期利率计算。”\n"
-    "    “市场卖点”：“起存门槛低。本金受存款保险制度保护（50万元以内）。手机银行即可办理。”\n"
-    "}\n"
-) + RULES_ZH
-LISTING_EN = INTRO_EN + (
-    "PRODUCT_INFORMATION (private to you):\n"
-    "main_category: Garden Supplies\n"
-    "title: Tidewell Self-Watering Planter - 12 Inch, Water Level Indicator, Recycled Plastic\n"
-    "description:\n"
-    "  From the Manufacturer\n"
-    "  The Tidewell planter keeps herbs watered for up to two weeks. A floating gauge shows "
-    "when to refill the reservoir.\n"
-    "price: $24.99\n"
-    "store: Tidewell\n"
-    "categories:\n"
-    "  Garden Supplies\n"
-    "  Planters\n"
-    "details:\n"
-    "  Manufacturer: Tidewell Home Ltd.\n"
-    "  Item model number: TW-12\n"
-    "  Batteries Required?: No\n"
-    "  Product Dimensions: 12 x 12 x 10 inches\n"
-    "  Best Sellers Rank: {'Garden Supplies': 9200, 'Self-Watering Planters': 31}\n"
-    "Two-week reservoir for busy gardeners\n"
-    "  Made from 80% recycled plastic\n"
-    "  One-year warranty against cracks\n"
-) + RULES_EN
-LISTING_ZH = INTRO_ZH + (
-    "产品信息（仅供你参考）：\n"
-    "主要类别：园艺用品\n"
-    "标题：潮汐自吸水花盆 12英寸 水位指示 再生塑料\n"
-    "描述：\n"
-    "来自制造商\n"
-    "潮汐自吸水花盆可为香草持续供水长达两周。浮标会提示何时加水。\n"
-    "商店：潮汐家居\n"
-    "类别：\n"
-    "- 园艺用品\n"
-    "- 花盆\n"
-    "详细信息：\n"
-    "制造商：潮汐家居有限公司\n"
-    "商品型号：TW-12\n"
-    "是否需要电池：否\n"
-    "产品尺寸：30 x 30 x 25 厘米\n"
-    "销售排名：{'园艺用品': 9200, '自吸水花盆': 31}\n"
-    "两周储水，适合忙碌的上班族\n"
-    "采用80%再生塑料制成\n"
-    "一年质保，开裂包换\n"
-) + RULES_ZH
-LABELLED_EN = INTRO_EN + (
-    "PRODUCT_INFORMATION (private to you):\n"
-    "Category: Kitchen\n"
-    "Product Name: Embercast Enamel Dutch Oven (5 Quart)\n"
-    "Product Description:\n"
-    "Embercast's enamel Dutch oven holds heat evenly for slow braises. The enamel needs no "
-    "seasoning and cleans easily.\n"
-    "Price: 399 RMB\n"
-    "Store: Embercast Flagship Store\n"
-    "Classification:\n"
-    "Kitchen\n"
-    "Cookware\n"
-    "Details:\n"
-    "Brand: Embercast\n"
-    "Material: Enamelled cast iron\n"
-    "Oven safe up to 260°C\n"
-    "Lifetime warranty on the enamel\n"
-) + RULES_EN
-LABELLED_ZH = INTRO_ZH + (
-    "产品信息（仅供你参考）：\n"
-    "品类: 厨房用品\n"
-    "产品名称: 炉火搪瓷铸铁锅 5升 适合炖煮\n"
-    "产品描述:\n"
-    "  炉火搪瓷铸铁锅受热均匀，适合慢炖。搪瓷表面无需开锅，清洗方便。\n"
-    "价格: 399元\n"
-    "店铺: 炉火官方旗舰店\n"
-    "分类:\n"
-    "  厨房用品\n"
-    "  锅具\n"
-    "产品详情:\n"
-    "  品牌: 炉火\n"
-    "  材质: 搪瓷铸铁\n"
-    "产品特点:\n"
-    "  【耐高温】烤箱可用，最高260℃\n"
-    "  【终身质保】搪瓷层终身保修\n"
-) + RULES_ZH
-UNKNOWN_EN = INTRO_EN + (
-    "PRODUCT_INFORMATION (private to you):\n"
-    "| field | value |\n|---|---|\n| thing | a lamp |\n| colour | red |\n"
-) + RULES_EN
-NO_PRODUCT_EN = INTRO_EN + "You should use sales strategies and techniques to persuade the customer.\n"
+PARAGRAPHS_EN = (
+    INTRO_EN
+    + (
+        "PRODUCT_INFORMATION (private to you):\n"
+        "{\n"
+        '    "Product Information": "Harbor Saver is a fixed-term deposit product for salaried '
+        "workers. The minimum deposit is 100 yuan. The annual interest rate is 2.6% for three "
+        'years. Early withdrawal is allowed, with interest at the demand rate.",\n'
+        '    "Marketing Highlights": "Low entry threshold. Principal is protected by deposit '
+        'insurance up to 500,000 yuan. Open it in the mobile app in minutes."\n'
+        "}\n"
+    )
+    + RULES_EN
+)
+PARAGRAPHS_ZH = (
+    INTRO_ZH
+    + (
+        "产品信息（仅供你参考）：\n"
+        "{\n"
+        "    “产品信息”：“晨帆宝是一款面向上班族的定期存款产品。起存金额为100元。三年期年化利率为2.6%。"
+        "支持提前支取，利息按活期利率计算。”\n"
+        "    “市场卖点”：“起存门槛低。本金受存款保险制度保护（50万元以内）。手机银行即可办理。”\n"
+        "}\n"
+    )
+    + RULES_ZH
+)
+LISTING_EN = (
+    INTRO_EN
+    + (
+        "PRODUCT_INFORMATION (private to you):\n"
+        "main_category: Garden Supplies\n"
+        "title: Tidewell Self-Watering Planter - 12 Inch, Water Level Indicator, Recycled Plastic\n"
+        "description:\n"
+        "  From the Manufacturer\n"
+        "  The Tidewell planter keeps herbs watered for up to two weeks. A floating gauge shows "
+        "when to refill the reservoir.\n"
+        "price: $24.99\n"
+        "store: Tidewell\n"
+        "categories:\n"
+        "  Garden Supplies\n"
+        "  Planters\n"
+        "details:\n"
+        "  Manufacturer: Tidewell Home Ltd.\n"
+        "  Item model number: TW-12\n"
+        "  Batteries Required?: No\n"
+        "  Product Dimensions: 12 x 12 x 10 inches\n"
+        "  Best Sellers Rank: {'Garden Supplies': 9200, 'Self-Watering Planters': 31}\n"
+        "Two-week reservoir for busy gardeners\n"
+        "  Made from 80% recycled plastic\n"
+        "  One-year warranty against cracks\n"
+    )
+    + RULES_EN
+)
+LISTING_ZH = (
+    INTRO_ZH
+    + (
+        "产品信息（仅供你参考）：\n"
+        "主要类别：园艺用品\n"
+        "标题：潮汐自吸水花盆 12英寸 水位指示 再生塑料\n"
+        "描述：\n"
+        "来自制造商\n"
+        "潮汐自吸水花盆可为香草持续供水长达两周。浮标会提示何时加水。\n"
+        "商店：潮汐家居\n"
+        "类别：\n"
+        "- 园艺用品\n"
+        "- 花盆\n"
+        "详细信息：\n"
+        "制造商：潮汐家居有限公司\n"
+        "商品型号：TW-12\n"
+        "是否需要电池：否\n"
+        "产品尺寸：30 x 30 x 25 厘米\n"
+        "销售排名：{'园艺用品': 9200, '自吸水花盆': 31}\n"
+        "两周储水，适合忙碌的上班族\n"
+        "采用80%再生塑料制成\n"
+        "一年质保，开裂包换\n"
+    )
+    + RULES_ZH
+)
+LABELLED_EN = (
+    INTRO_EN
+    + (
+        "PRODUCT_INFORMATION (private to you):\n"
+        "Category: Kitchen\n"
+        "Product Name: Embercast Enamel Dutch Oven (5 Quart)\n"
+        "Product Description:\n"
+        "Embercast's enamel Dutch oven holds heat evenly for slow braises. The enamel needs no "
+        "seasoning and cleans easily.\n"
+        "Price: 399 RMB\n"
+        "Store: Embercast Flagship Store\n"
+        "Classification:\n"
+        "Kitchen\n"
+        "Cookware\n"
+        "Details:\n"
+        "Brand: Embercast\n"
+        "Material: Enamelled cast iron\n"
+        "Oven safe up to 260°C\n"
+        "Lifetime warranty on the enamel\n"
+    )
+    + RULES_EN
+)
+LABELLED_ZH = (
+    INTRO_ZH
+    + (
+        "产品信息（仅供你参考）：\n"
+        "品类: 厨房用品\n"
+        "产品名称: 炉火搪瓷铸铁锅 5升 适合炖煮\n"
+        "产品描述:\n"
+        "  炉火搪瓷铸铁锅受热均匀，适合慢炖。搪瓷表面无需开锅，清洗方便。\n"
+        "价格: 399元\n"
+        "店铺: 炉火官方旗舰店\n"
+        "分类:\n"
+        "  厨房用品\n"
+        "  锅具\n"
+        "产品详情:\n"
+        "  品牌: 炉火\n"
+        "  材质: 搪瓷铸铁\n"
+        "产品特点:\n"
+        "  【耐高温】烤箱可用，最高260℃\n"
+        "  【终身质保】搪瓷层终身保修\n"
+    )
+    + RULES_ZH
+)
+UNKNOWN_EN = (
+    INTRO_EN
+    + (
+        "PRODUCT_INFORMATION (private to you):\n"
+        "| field | value |\n|---|---|\n| thing | a lamp |\n| colour | red |\n"
+    )
+    + RULES_EN
+)
+NO_PRODUCT_EN = (
+    INTRO_EN + "You should use sales strategies and techniques to persuade the customer.\n"
+)
 
 CUSTOMER_EN = (
     "- Difficulty level: very_hard  \n"
@@ -176,7 +206,9 @@ PERSONA_ONLY_EN = (
     "- Difficulty level: medium\n- Buy-inclination score: 0.5\n"
     "- Persona: Balanced buyer. Has some concerns (price/fit) and needs reasonable evidence.\n"
 )
-PERSONA_ONLY_ZH = "- 难度级别：简单\n- 购买倾向分数：0.9\n- 人物角色：开放且积极的买家。痛点明确，预算灵活。\n"
+PERSONA_ONLY_ZH = (
+    "- 难度级别：简单\n- 购买倾向分数：0.9\n- 人物角色：开放且积极的买家。痛点明确，预算灵活。\n"
+)
 ADJUSTED_ZH = (
     "- 难度等级：困难\n- 购买倾向评分：0.2\n"
     "规则调整：\n- CUSTOMER_INFORMATION中的决策因素调整为：首先考虑理赔速度，其次是保费和品牌信誉。\n"
@@ -224,9 +256,10 @@ def test_paragraph_facts_are_tagged_and_highlights_are_selling_points():
     for fact in product.facts:
         by_text.setdefault(fact.text, set()).add(fact.factor)
     assert "returns_cost" in by_text["The annual interest rate is 2.6% for three years"]
-    assert "safety_protection" in by_text[
-        "Principal is protected by deposit insurance up to 500,000 yuan"
-    ]
+    assert (
+        "safety_protection"
+        in by_text["Principal is protected by deposit insurance up to 500,000 yuan"]
+    )
     assert product.selling_points[0] == "Low entry threshold"
     assert product.domain == "finance"
     zh = parse_product(PARAGRAPHS_ZH, "zh").product
@@ -242,7 +275,7 @@ def test_listing_details_rank_warranty_and_bullets():
     assert any(f == "support_after_sales" and "warranty" in t for f, t in facts)
     assert "Made from 80% recycled plastic" in product.selling_points
     assert product.category == "Garden_Supplies" and product.domain == "consumer"
-    assert not any("Planters" == t for _, t in facts)  # category lines are not facts
+    assert not any(t == "Planters" for _, t in facts)  # category lines are not facts
     zh = parse_product(LISTING_ZH, "zh").product
     zh_facts = {(f.factor, f.text) for f in zh.facts}
     assert ("social_proof", "在自吸水花盆类畅销榜排名第31") in zh_facts
@@ -259,7 +292,11 @@ def test_unknown_layout_and_missing_product_information():
 
 def test_customer_prompt_inline_fields_en():
     script = parse_customer_prompt(CUSTOMER_EN, "en")
-    assert (script.difficulty, script.buy_propensity, script.layout) == ("very_hard", 0.1, "profile")
+    assert (script.difficulty, script.buy_propensity, script.layout) == (
+        "very_hard",
+        0.1,
+        "profile",
+    )
     persona = script.persona
     assert persona.decision_factors[:3] == ("support_after_sales", "social_proof", "core_quality")
     assert (persona.age_group, persona.gender, persona.city, persona.occupation) == (
@@ -277,12 +314,22 @@ def test_customer_prompt_inline_fields_en():
 def test_customer_prompt_heading_lines_en_and_zh():
     script = parse_customer_prompt(CUSTOMER_EN_HEADINGS, "en")
     assert script.layout == "profile" and script.difficulty == "medium"
-    assert script.persona.decision_factors[:3] == ("support_after_sales", "returns_cost", "brand_trust")
+    assert script.persona.decision_factors[:3] == (
+        "support_after_sales",
+        "returns_cost",
+        "brand_trust",
+    )
     assert script.persona.city == "Xiamen"
     zh = parse_customer_prompt(CUSTOMER_ZH, "zh")
     assert (zh.difficulty, zh.buy_propensity) == ("medium", 0.6)  # "从0.4调整为0.6"
-    assert zh.persona.decision_factors[:3] == ("support_after_sales", "social_proof", "core_quality")
-    assert zh.persona.pain_points[0] == zh.persona.pain_points[0].__class__("returns_cost", "配件价格太贵")
+    assert zh.persona.decision_factors[:3] == (
+        "support_after_sales",
+        "social_proof",
+        "core_quality",
+    )
+    assert zh.persona.pain_points[0] == zh.persona.pain_points[0].__class__(
+        "returns_cost", "配件价格太贵"
+    )
     assert zh.persona.motivations[0].text == "在阳台种点香草做饭用"
     assert (zh.persona.age_group, zh.persona.city) == ("25-34", "成都")
 
@@ -329,7 +376,13 @@ def test_read_score_spellings():
     [
         (CUSTOMER_EN, LABELLED_EN, "chinese", "en", "rule line"),
         (CUSTOMER_ZH, LABELLED_ZH, "english", "zh", "rule line"),
-        ("Difficulty level: easy", "You sell lamps.\nProduct: Lumo lamp", "chinese", "en", "CJK share"),
+        (
+            "Difficulty level: easy",
+            "You sell lamps.\nProduct: Lumo lamp",
+            "chinese",
+            "en",
+            "CJK share",
+        ),
         (CUSTOMER_EN_HEADINGS, "Product: lamp", "chinese", "en", "language field"),
         ("难度等级：简单", "你卖台灯。\n产品：光影台灯", None, "zh", "CJK share"),
     ],
@@ -370,7 +423,9 @@ def test_profile_asks_about_this_product_and_this_persona():
     assert profile.pain_points == scenario.persona.pain_points
 
 
-@pytest.mark.parametrize(("seller", "customer"), [(LISTING_EN, CUSTOMER_EN), (LISTING_ZH, CUSTOMER_ZH)])
+@pytest.mark.parametrize(
+    ("seller", "customer"), [(LISTING_EN, CUSTOMER_EN), (LISTING_ZH, CUSTOMER_ZH)]
+)
 def test_persona_customer_asks_about_this_script(seller, customer):
     """In an episode with the scripted agent, the persona customer's questions are about
     the script's factors and pain points."""
@@ -390,3 +445,48 @@ def test_persona_customer_asks_about_this_script(seller, customer):
     assert asked & named
     pains = [p.text for p in scenario.persona.pain_points]
     assert any(p in text for p in pains), (pains, replies)
+
+
+def _benchmark():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "official_scripts.py"
+    spec = importlib.util.spec_from_file_location("official_scripts_bench", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_question_definition():
+    bench = _benchmark()
+    turn = "Fair enough, that's a straight answer. How long has the company been around?"
+    assert bench.questions(turn, "en") == [
+        ("How long has the company been around?", frozenset({"brand_trust"}))
+    ]
+    assert bench.questions("That's a bit vague. Can you be more specific?", "en") == []
+    assert bench.questions("你说的我大概懂。保修期多久？", "zh")[0][1] == {"support_after_sales"}
+
+
+def test_benchmark_skips_cleanly_and_measures_a_sample(tmp_path, monkeypatch, capsys):
+    bench = _benchmark()
+    monkeypatch.setattr("sys.argv", ["official_scripts.py", str(tmp_path / "absent")])
+    assert bench.main() == 0
+    assert "nothing to measure" in capsys.readouterr().out
+    folder = tmp_path / "sample"
+    folder.mkdir()
+    for lang, seller, customer in (
+        ("en", LISTING_EN, CUSTOMER_EN),
+        ("zh", LABELLED_ZH, CUSTOMER_ZH),
+    ):
+        lines = [
+            json.dumps(_record(seller, customer, rid=f"{lang}{i}"), ensure_ascii=False)
+            for i in range(2)
+        ]
+        (folder / f"{lang}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.setattr("sys.argv", ["official_scripts.py", str(folder), "--builtin", "2"])
+    assert bench.main() == 0
+    out = capsys.readouterr().out
+    assert "declare language 'zh' but their prompts are English" in out  # loader notes
+    assert "| right language (no argument) | 100% (2/2) | 100% (2/2) |" in out
+    assert "| product sheets with >= 3 facts | 100% (2/2) | 100% (2/2) |" in out

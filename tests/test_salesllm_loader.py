@@ -225,7 +225,9 @@ def test_official_file_language_from_text_with_one_summary(official_en_file):
     per_line = [str(w.message) for w in caught if w.category is SuiteFormatWarning]
     assert len(summaries) == 1  # one per file, not one per line
     summary = summaries[0]
-    assert "3 of the 3 loaded lines declare language 'zh'" in summary and "loaded as 'en'" in summary
+    assert (
+        "3 of the 3 loaded lines declare language 'zh'" in summary and "loaded as 'en'" in summary
+    )
     assert "language=" in summary and "--suite-language" in summary
     assert "1 lines (line 6) hold product information in a layout" in summary
     assert "3 lines skipped" in summary
@@ -237,7 +239,11 @@ def test_official_file_language_from_text_with_one_summary(official_en_file):
     assert all(s.trigger == "Hi, I'm looking for a desk lamp." for s in suite)
     lamp = suite[0]
     assert lamp.product.name == "Lumo Desk Lamp" and lamp.product.price == "$35"
-    assert lamp.persona.decision_factors[:3] == ("support_after_sales", "social_proof", "returns_cost")
+    assert lamp.persona.decision_factors[:3] == (
+        "support_after_sales",
+        "social_proof",
+        "returns_cost",
+    )
     assert (lamp.difficulty, lamp.buy_propensity) == ("hard", 0.2)
     assert suite[2].product is None and suite[2].persona is not None  # prompts-only product
 

@@ -57,7 +57,7 @@ PROFILE_FACTORS = {
 }
 #: Most decision factors and pain points kept per persona (the agenda of the customer).
 MAX_FACTORS = 6
-MAX_PAINS = 3
+MAX_PAINS = 2
 
 #: Field name -> pattern over a normalised key (lower case, no spaces, "_" or "-").
 FIELD_KEYS: dict[str, re.Pattern[str]] = {

@@ -134,7 +134,10 @@ KEYS = {
             "亮点",
             "核心卖点",
             "商品亮点",
-            "产品亮点", "关键信息", "keyfacts", "keyinformation",
+            "产品亮点",
+            "关键信息",
+            "keyfacts",
+            "keyinformation",
             "功能特点",
         ),
         "features",
@@ -444,7 +447,8 @@ def _short_name(title: str, language: str) -> str:
     cuts = [
         m.start()
         for m in re.finditer(
-            r" [-–—|] | ?[（(【\[]|，|, |；|[:：]|——|—| (?:with|for|featuring|by|in) ", title
+            r" [-–—|] | ?[（(【\[]|，|、|,(?=\S)|, |；|[:：]|——|—| (?:with|for|featuring|by|in) ",
+            title,
         )
     ]
     spaces = []
