@@ -262,7 +262,8 @@ def test_a_suite_in_the_public_salesllm_format_runs(tmp_path, capsys):
     assert run_cli(capsys, *args)[0] == 0
     played = lines(out / "episodes.jsonl")
     assert len(played) == 2 and {r["language"] for r in played} == {"en"}
-    assert all(r["category"] is None and r["score"]["final"] > 0 for r in played)
+    # The product sheet is read from the prompt (salesenv.scenarios.official_product).
+    assert all(r["category"] and r["score"]["final"] > 0 for r in played)
 
 
 def test_an_unreadable_suite_file_is_a_usage_error(tmp_path, capsys):

@@ -18,8 +18,8 @@ like product information. Three layouts, each in English and Chinese, are read:
 
 Facts are the description's sentences, the feature lines, the informative detail rows
 (brand, manufacturer, material, size, ratings and ranks, warranty; not part or model
-numbers) and the price, each tagged with one decision factor: the first factor the cue
-lexicon finds in it (`salesenv.cues`), else a default by kind (`DETAIL_FACTORS`, else
+numbers) and the price, each tagged with one decision factor: the factor of the most
+specific cue-lexicon keyword in it (`salesenv.cues`), else a default by kind (`DETAIL_FACTORS`, else
 core quality). A section in none of these layouts gives `layout="unknown"` and no
 product; a prompt without any product information gives `layout="none"`.
 """
@@ -143,8 +143,9 @@ KEYS = {
         "features",
     ),
 }
-#: Factors a fact of the description or feature lines is tagged with, at most.
-TAGS_PER_FACT = 2
+#: Factors a fact of the description or feature lines is tagged with, at most (one, as the
+#: built-in product sheets: a restated fact then answers one question).
+TAGS_PER_FACT = 1
 _LISTING_KEYS = ("maincategory", "title", "主要类别", "标题")
 _NAME_KEYS = ("product information", "产品信息", "product info", "产品介绍", "product description")
 _HIGHLIGHT_KEYS = re.compile(r"marketing|highlight|selling|卖点|亮点|营销", re.I)
@@ -471,7 +472,7 @@ def _short_name(title: str, language: str) -> str:
 
 
 def _tags(text: str, language: str, default: str = "core_quality") -> tuple[str, ...]:
-    """The factors a fact bears on: its most specific one, and a second one it names."""
+    """The factors a fact bears on (`TAGS_PER_FACT`), its most specific one first."""
     factors = lexicon(language).ranked_factors(text)
     return factors[:TAGS_PER_FACT] or (default,)
 
@@ -571,7 +572,7 @@ def _build(
     return Product(
         id=pid,
         domain="finance" if finance else "consumer",
-        category=re.sub(r"\s+", "_", category.strip()) or ("finance" if finance else ""),
+        category=re.sub(r"\W+", "_", category).strip("_") or ("finance" if finance else ""),
         category_name=category.strip().replace("_", " "),
         name=short or generic,
         price=price,
