@@ -92,7 +92,7 @@ FIELD_KEYS: dict[str, re.Pattern[str]] = {
 }
 _INFO_HEADER = re.compile(r"customer_?information|客户信息|顾客信息|用户信息", re.I)
 _KEY_LINE = re.compile(
-    r"^[ \t]*(?:[-*•·]|\d+[.)、])?[ \t]*(?:\*\*)?(?P<key>[^:：\n{}\"]{1,48}?)(?:\*\*)?[ \t]*"
+    r"^[ \t]*(?:[-*•·]|\d+[.)、])?[ \t]*(?:\*\*)?(?P<key>[^:：\n{}\"]{1,64}?)(?:\*\*)?[ \t]*"
     r"(?:[（(][^)）\n]{0,40}[)）])?[ \t]*(?:[:：](?P<value>.*))?$"
 )
 _PLACEHOLDERS = re.compile(
@@ -203,7 +203,7 @@ def split_fields(prompt: str) -> tuple[dict[str, str], str]:
         if name is None and match and match.group("value") is not None:
             # "CUSTOMER_INFORMATION中的决策因素调整为：..." and similar long keys
             key = match.group("key")
-            if re.search(r"决策因素|decision factors", key, re.I) and len(key) <= 48:
+            if re.search(r"决策因素|decision factors", key, re.I) and len(key) <= 64:
                 name = "decision_factors"
         if name:
             current = name

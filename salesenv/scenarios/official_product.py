@@ -19,8 +19,8 @@ like product information. Three layouts, each in English and Chinese, are read:
 Facts are the description's sentences, the feature lines, the informative detail rows
 (brand, manufacturer, material, size, ratings and ranks, warranty; not part or model
 numbers) and the price, each tagged with one decision factor: the factor of the most
-specific cue-lexicon keyword in it (`salesenv.cues`), else a default by kind (`DETAIL_FACTORS`, else
-core quality). A section in none of these layouts gives `layout="unknown"` and no
+specific cue-lexicon keyword in it (`salesenv.cues`), else a default by kind
+(`DETAIL_FACTORS`, else core quality). A section in none of these layouts gives `layout="unknown"` and no
 product; a prompt without any product information gives `layout="none"`.
 """
 
@@ -186,7 +186,9 @@ _PRICE_IN_TEXT = re.compile(
 _PRICE_WORD = re.compile(r"\bpric|\bcosts?\b|premium|售价|价格|定价|保费|仅需|只要", re.I)
 _SENTENCES = {
     "zh": re.compile(r"[^。！？!?；;\n]+[。！？!?；;]?"),
-    "en": re.compile(r"(?:[^.!?;\n]|\.(?=\d)|\.(?=[a-z]))+[.!?;]?"),
+    # A full stop ends a sentence only before a capital, a digit, a quote or the end
+    # ("78 sq. ft. of coverage" and "approx. 2 kg" stay whole).
+    "en": re.compile(r"(?:[^.!?;\n]|[.!?](?!\s+[A-Z0-9“\"(]|\s*$))+[.!?;]?"),
 }
 _NOISE_LINE = re.compile(
     r"^(?:from the manufacturer|from the publisher|来自制造商|从制造商|来自出版商)[:：]?$", re.I
