@@ -202,6 +202,15 @@ CUSTOMER_ZH = (
     "语言  \n"
     "中文  \n"
 )
+CUSTOMER_ZH_NESTED = (
+    "- 难度水平：对抗性  \n- 购买倾向评分：0.05  \n"
+    "- 人物角色：对抗性评估者。强调边缘情况、法律风险以及总拥有成本（TCO）。  \n"
+    "- 客户信息 (仅供内部使用):  \n"
+    "    - 基本信息  \n        - 年龄组45-54岁，女性，地点杭州，职业会计  \n"
+    "    - 动机  \n        - 想给孩子买一个安全耐用的书包  \n"
+    "    - 决策因素  \n        - 产品质量、用户评价和配送速度  \n"
+    "- 规则更新：  \n  - 不轻易表态购买，要求更多验证资料。  \n"
+)
 PERSONA_ONLY_EN = (
     "- Difficulty level: medium\n- Buy-inclination score: 0.5\n"
     "- Persona: Balanced buyer. Has some concerns (price/fit) and needs reasonable evidence.\n"
@@ -332,6 +341,23 @@ def test_customer_prompt_heading_lines_en_and_zh():
     )
     assert zh.persona.motivations[0].text == "在阳台种点香草做饭用"
     assert (zh.persona.age_group, zh.persona.city) == ("25-34", "成都")
+
+
+def test_nested_heading_bullets_and_rule_updates_zh():
+    script = parse_customer_prompt(CUSTOMER_ZH_NESTED, "zh")
+    assert (script.difficulty, script.buy_propensity) == ("adversarial", 0.05)
+    persona = script.persona
+    assert persona.decision_factors[:3] == ("core_quality", "social_proof", "availability_delivery")
+    assert (persona.age_group, persona.gender) == ("45-54", "女")
+    assert persona.motivations[0].text == "给孩子买一个安全耐用的书包"
+
+
+def test_listing_with_other_chinese_keys():
+    prompt = LISTING_ZH.replace("详细信息：", "细节：").replace("销售排名", "畅销排行榜")
+    product = parse_product(prompt, "zh").product
+    facts = {(f.factor, f.text) for f in product.facts}
+    assert ("social_proof", "在自吸水花盆类畅销榜排名第31") in facts
+    assert ("brand_trust", "制造商是潮汐家居有限公司") in facts
 
 
 def test_persona_only_prompts_and_adjusted_factors():

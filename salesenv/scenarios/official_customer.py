@@ -87,7 +87,8 @@ FIELD_KEYS: dict[str, re.Pattern[str]] = {
     "communication": re.compile(r"^communication(?:preferences?|style)?$|^沟通(?:偏好|方式|习惯)$"),
     "language": re.compile(r"^language$|^语言$"),
     "rules": re.compile(
-        r"^(?:additional)?(?:rules?|behaviou?ralguid\w*)$|^(?:规则|规则调整|规则补充|行为指导|补充规则)$"
+        r"^(?:additional|updated|modified)?(?:rules?|behaviou?ralguid\w*)(?:update[sd]?|adjust\w*)?$"
+        r"|^(?:规则|规则调整|规则补充|规则更新|行为指导|补充规则|更新规则)$"
     ),
 }
 _INFO_HEADER = re.compile(r"customer_?information|客户信息|顾客信息|用户信息", re.I)

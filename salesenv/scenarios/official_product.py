@@ -116,6 +116,9 @@ KEYS = {
             "商品详情",
             "规格参数",
             "产品参数",
+            "细节",
+            "产品细节",
+            "商品细节",
         ),
         "details",
     ),
@@ -164,7 +167,7 @@ DETAIL_FACTORS = (
         re.compile(r"brand|manufacturer|maker|publisher|品牌|生产商|制造商|厂家|出版", re.I),
         "brand_trust",
     ),
-    (re.compile(r"rank|rating|review|排名|评分|评价|销量", re.I), "social_proof"),
+    (re.compile(r"rank|rating|review|排名|排行|评分|评价|销量", re.I), "social_proof"),
     (re.compile(r"warrant|guarantee|保修|质保|售后", re.I), "support_after_sales"),
     (re.compile(r"price|cost|价格|售价", re.I), "returns_cost"),
     (
@@ -191,7 +194,9 @@ _SENTENCES = {
     "en": re.compile(r"(?:[^.!?;\n]|[.!?](?!\s+[A-Z0-9“\"(]|\s*$))+[.!?;]?"),
 }
 _NOISE_LINE = re.compile(
-    r"^(?:from the manufacturer|from the publisher|来自制造商|从制造商|来自出版商)[:：]?$", re.I
+    r"^(?:from the manufacturer|from the publisher|product description|manufacturer information|"
+    r"来自制造商|从制造商|来自出版商|产品描述|商品描述|制造商信息|厂商信息)[:：]?$",
+    re.I,
 )
 
 
@@ -503,7 +508,7 @@ def _en_row(key: str, value: str) -> str:
 def _detail_fact(key: str, value: str, language: str) -> Fact | None:
     if _JUNK_ROW.search(key) or not value or value.lower() in ("no", "n/a", "none", "否", "无"):
         return None
-    if re.search(r"rank|排名", key, re.I):
+    if re.search(r"rank|排名|排行", key, re.I):
         text = _rank_text(value, language)
         if not text and re.search(r"[0-9]", value):
             text = f"{key}是{value}" if language == "zh" else _en_row(key, value)
