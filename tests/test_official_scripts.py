@@ -516,3 +516,13 @@ def test_benchmark_skips_cleanly_and_measures_a_sample(tmp_path, monkeypatch, ca
     assert "declare language 'zh' but their prompts are English" in out  # loader notes
     assert "| right language (no argument) | 100% (2/2) | 100% (2/2) |" in out
     assert "| product sheets with >= 3 facts | 100% (2/2) | 100% (2/2) |" in out
+
+
+def test_read_scripts_round_trip_through_salesenv_format(tmp_path):
+    from salesenv.scenarios.suites import load_suite, write_suite
+
+    scenario = read_salesllm(_record(LISTING_ZH, CUSTOMER_ZH)).scenario
+    path = write_suite(tmp_path / "mine.jsonl", [scenario])
+    (again,) = load_suite(path)
+    assert again == scenario and again.id == scenario.id
+    assert again.product.facts == scenario.product.facts

@@ -124,7 +124,10 @@ _PERSONA_PROFILES = (
         ),
         "hard",
     ),
-    (re.compile(r"balanced|平衡型|理性买家|知情买家", re.I), "medium"),
+    (
+        re.compile(r"balanced|rational buyer|informed buyer|平衡型|理性买家|知情买家", re.I),
+        "medium",
+    ),
     (re.compile(r"open-minded|highly motivated|开放|积极", re.I), "easy"),
 )
 _NUMBER = re.compile(r"(?<![\d.])(\d*\.?\d+)(?![\d.])")
