@@ -31,7 +31,11 @@ import salesenv
 from salesenv.build import ConfigError, build_evaluation
 from salesenv.cli.common import UsageError
 from salesenv.cli.eval import print_outcome, print_resumed, print_stopped
-from salesenv.config import env_ids, env_kwargs  # importing it registers the schemas
+from salesenv.config import (  # importing it registers the schemas
+    apply_protocol,
+    env_ids,
+    env_kwargs,
+)
 from salesenv.customers.base import CustomerBackendError
 from salesenv.evaluation import evaluate, sigterm_as_interrupt
 from salesenv.ids import UnknownIdError
@@ -79,6 +83,8 @@ def selection(cfg: DictConfig) -> Selection:
 def main(cfg: DictConfig) -> None:
     out = Path(HydraConfig.get().runtime.output_dir)
     try:
+        # env.protocol=salesllm-official also means its scoring, unless an override says otherwise.
+        apply_protocol(cfg, HydraConfig.get().overrides.task)
         to_play = selection(cfg)
         agents, customer, scorer = build_evaluation(cfg)  # objects from configs: here only
         with sigterm_as_interrupt():

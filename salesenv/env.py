@@ -11,6 +11,7 @@ import gymnasium as gym
 
 from salesenv.customers.base import CustomerLM, CustomerReply, CustomerRequest
 from salesenv.customers.persona import PersonaCustomer
+from salesenv.customers.thinking import strip_thinking
 from salesenv.dialogue import Decision, Dialogue, Turn
 from salesenv.protocol import Protocol, get_protocol, warn_if_unlike
 from salesenv.rewards import EpisodeScorer
@@ -185,6 +186,8 @@ class SalesEnv(gym.Env[str, str]):
             raise TypeError(
                 f"SalesEnv actions are the salesperson's utterance as a str, got {type(action).__name__}"
             )
+        # A reasoning policy's <think> block is its private scratchpad, not something said.
+        action, self._action_thinking = strip_thinking(action)
         self._action_truncated = len(action) > self.max_action_chars
         action = action[: self.max_action_chars]
         self._action_empty = not action.strip()
@@ -313,6 +316,7 @@ class SalesEnv(gym.Env[str, str]):
         info.update(
             action_truncated=self._action_truncated,
             action_empty=self._action_empty,
+            action_thinking_stripped=self._action_thinking,
             customer_flags=dict(reply.flags),
         )
         return info

@@ -80,6 +80,7 @@ from pettingzoo.utils.conversions import parallel_to_aec
 from salesenv.cues import in_language
 from salesenv.customers.base import CustomerLM, CustomerReply, CustomerRequest
 from salesenv.customers.chat import customer_messages, is_role_inversion, parse_decision
+from salesenv.customers.thinking import THINKING_FLAG, strip_thinking
 from salesenv.dialogue import (
     DECISION_TAG_FORMAT,
     Dialogue,
@@ -337,7 +338,8 @@ class SalesParallelEnv(ParallelEnv):
             reply = self._env.customer.respond([request])[0]
             flags["simulated"] = 1
         elif isinstance(action, str):
-            text, decision = parse_decision(action)
+            text, flags[THINKING_FLAG] = strip_thinking(action)
+            text, decision = parse_decision(text)
             flags["action_truncated"] = int(len(text) > self.max_action_chars)
             text = text[: self.max_action_chars]
             reply = CustomerReply(

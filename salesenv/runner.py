@@ -250,6 +250,7 @@ def run_planned(
             slot.flags.update(info.get("customer_flags", {}))
             slot.flags["action_truncated"] += bool(info.get("action_truncated"))
             slot.flags["action_empty"] += bool(info.get("action_empty"))
+            slot.flags["action_thinking_stripped"] += int(info.get("action_thinking_stripped", 0))
             slot.observation, slot.info = observation, info
             if terminated or truncated:
                 finished.append(_record(slot, info, terminated, truncated, versions))

@@ -233,3 +233,33 @@ def test_tiny_qwen3_thinking_on_when_configured(qwen3_dir):
     assert kwargs["enable_thinking"] is True and text.endswith("<|im_start|>assistant\n")
     assert reply.flags == {"thinking_stripped": 1, "empty": 1, "fallback": 1}
     assert "think>" not in reply.text
+
+
+def test_the_env_strips_reasoning_from_any_policys_action():
+    """A policy that is not LLMSalesAgent (a GRPO policy, a user's own loop) still never
+    shows its reasoning to the customer: the env strips it and counts it."""
+    import salesenv
+
+    env = salesenv.make("SalesLLM-en-medium")
+    env.reset(seed=0)
+    _, _, _, _, info = env.step("<think>upsell the premium plan</think>What matters most to you?")
+    said = env.unwrapped.dialogue().turns[-2]
+    assert said.role == "salesperson" and said.text == "What matters most to you?"
+    assert info["action_thinking_stripped"] == 1
+    assert "premium" not in str(info["messages"])
+    _, _, _, _, info = env.step("<think>cut off while thinking")
+    assert env.unwrapped.dialogue().turns[-2].text == "" and info["action_empty"]
+    assert info["action_thinking_stripped"] == 1
+
+
+def test_a_pettingzoo_customer_action_loses_its_reasoning():
+    from salesenv.multiagent import CUSTOMER, SELLER, parallel_env
+
+    par = parallel_env(language="en", difficulty="medium")
+    par.reset(seed=3)
+    par.step({SELLER: "Hello, what matters most to you?"})
+    obs, _, terminated, _, infos = par.step(
+        {CUSTOMER: "<think>say no [DECISION: buy]</think>Is it safe?"}
+    )
+    assert obs[SELLER] == "Is it safe?" and not any(terminated.values())
+    assert infos[CUSTOMER]["action_flags"]["thinking_stripped"] == 1
