@@ -17,6 +17,7 @@ from salesenv.scenarios.saledata import (
     read_saledata,
     saledata_suite,
 )
+from salesenv.scenarios.suites import load_suite
 
 ZH_CUSTOMER = (
     "- Difficulty level: hard\n- Buy-inclination score: 0.2\n- Persona: 谨慎的上班族，关心保费。\n"
@@ -188,6 +189,10 @@ def test_parquet_rows_read_like_jsonl(tmp_path):
     assert [(r.id, r.scenario.id, r.turns) for r in from_parquet.records] == [
         (r.id, r.scenario.id, r.turns) for r in from_jsonl.records
     ]
+    # load_suite (and so `salesenv eval --suite x.parquet`) reads the table's scripts.
+    suite = load_suite(tmp_path / "salesllm_10k.parquet")
+    assert suite.name == "salesllm_10k"
+    assert [s.id for s in suite] == [r.scenario.id for r in from_jsonl.records]
     # Messages as a JSON string column, and a row with a script only (no messages).
     strings = [
         {**rows[0], "messages": json.dumps(rows[0]["messages"])},

@@ -122,7 +122,8 @@ def load_suite(path_or_name: str | os.PathLike[str], language: str | None = None
     skipped or repaired lines.
 
     Args:
-        path_or_name: A built-in suite name or a file path.
+        path_or_name: A built-in suite name or a file path; a `.parquet` file is read as
+            the released SaleData table (`salesenv.scenarios.saledata`), its scripts.
         language: "zh" or "en": every public SalesLLM line of the file is read in that
             language (as the official runner's command line decides), whatever the row
             says or the text suggests. For a built-in suite it keeps that language only.
@@ -143,6 +144,10 @@ def load_suite(path_or_name: str | os.PathLike[str], language: str | None = None
             f"no suite named {name!r}: not a built-in suite ({', '.join(SUITE_SIZES)}) "
             "and no such file"
         )
+    if path.suffix == ".parquet":  # SaleData's table of scripts (and dialogues)
+        from salesenv.scenarios.saledata import saledata_suite
+
+        return saledata_suite(path, language=language, name=path.name.split(".")[0])
     scenarios = tuple(_read_jsonl(path, language))
     if not scenarios:
         raise ValueError(f"{path} holds no usable scenario (see the warnings for each line)")
