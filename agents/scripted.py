@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from salesenv.agents.base import product_facts
-from salesenv.cues import lexicon
+from salesenv.cues import Lexicon, lexicon, tokens
 from salesenv.scenarios.scenario import Fact
 
 _LINES = {
     "zh": {
         "open": "您好！我是{product}的顾问。请问您主要想解决什么问题？您最看重哪些方面？",
+        "greet": "您好！我是{product}的顾问。",
+        "ask_needs": "请问您主要想解决什么问题？您最看重哪些方面？",
         "reopen": "欢迎您再来，谢谢您又考虑了一下。方便问一下，现在还有哪些顾虑让您拿不定主意？",
         "reopen_again": "谢谢您还愿意再聊一次。这次我想把您最在意的那一点说透，您觉得最不放心的是哪里？",
         "recommend": "您好！{category}这块，我推荐{product}。请问您主要想解决什么问题？您最看重哪些方面？",
@@ -18,6 +21,9 @@ _LINES = {
         "statement": "说到这个，{fact}。",
         "objection": "理解您的顾虑。{fact}。",
         "unknown": "这一点资料里没有写，我不乱说，核实后给您回电。",
+        "unknown_topic": "关于{topic}，资料里没有写，我不乱说，核实后给您回复。",
+        "unknown_again": "{topic}这一点我确实还没有确切资料，核实后第一时间告诉您。",
+        "instead": "我能确定的是：{fact}。",
         "point": "另外，{fact}。",
         "close": "如果这些符合您的需要，要不要我现在帮您办理？",
         "next_step": "不着急，我可以先把详细资料发给您，或者帮您预约一次详细讲解。",
@@ -26,6 +32,8 @@ _LINES = {
     },
     "en": {
         "open": "Hello! I'm the advisor for {product}. May I ask what matters most to you, and what you're hoping it will do for you?",
+        "greet": "Hello! I'm the advisor for {product}.",
+        "ask_needs": "May I ask what matters most to you, and what you're hoping it will do for you?",
         "reopen": "Welcome back, and thanks for giving it another thought. May I ask what is still holding you back?",
         "reopen_again": "Thank you for hearing me out once more. This time I'd like to settle the one point that worries you most: which one is it?",
         "recommend": "Hello! For {category}, I'd recommend {product}. May I ask what matters most to you, and what you're hoping it will do for you?",
@@ -33,6 +41,9 @@ _LINES = {
         "statement": "On that point: {fact}.",
         "objection": "I understand the concern. {fact}.",
         "unknown": "That detail isn't in my materials, and I won't guess; I'll check and call you back.",
+        "unknown_topic": "On {topic}: that detail isn't in my materials, and I won't guess; I'll check and get back to you.",
+        "unknown_again": "I still don't have a confirmed answer on {topic}, and I won't guess; I'll check and get back to you.",
+        "instead": "What I can tell you is this: {fact}.",
         "point": "Also, {fact}.",
         "close": "If that fits what you need, shall we go ahead and get you started?",
         "next_step": "No rush. I can send you the full details, or book a consultation at a time that suits you.",
@@ -42,6 +53,7 @@ _LINES = {
 }
 _JOIN = {"zh": "", "en": " "}
 _AND = {"zh": "和", "en": " and "}
+_QUESTION = re.compile(r"[^。！？!?\n]*(?:[?？]|吗)")
 CLOSE_AFTER_ANSWERS = 3
 CLOSE_EVERY = 3
 
@@ -73,50 +85,90 @@ class ScriptedSalesAgent:
         self.unknown: set[str] = set()
         self.said: set[str] = set()
         self.answered = 0
+        self.mentioned: set[str] = set()
         self.last_close = -CLOSE_EVERY
 
     def act(self, observation: str, info: dict[str, Any]) -> str:
         lang = self.language
         lines = _LINES[lang]
+        lex = lexicon(lang)
+        self.mentioned |= lex.factors_in(observation)
         if info["round"] == 0:
             if info.get("session", 1) > 1:
                 return self._once(lines, "reopen", "reopen_again")
             if self.products:
                 self._choose_products(observation)
                 return lines["recommend"].format(product=self.product, category=self.category)
-            return lines["open"].format(product=self.product)
-        lex = lexicon(lang)
-        topics = lex.factors_in(observation)
+            asked = _asked_factors(observation, lex)
+            if not asked and _is_question(observation):
+                asked = lex.factors_in(observation)  # "any fitting product you'd suggest?"
+            if not asked:
+                return lines["open"].format(product=self.product)
+            # The opening itself asks something: answer it before asking about needs.
+            answer = self._answer(asked, observation, lines, lex, template="answer")
+            self.answered += 1
+            return _JOIN[lang].join(
+                [lines["greet"].format(product=self.product), *answer, lines["ask_needs"]]
+            )
+        topics = _asked_factors(observation, lex) or lex.factors_in(observation)
         question = "?" in observation or "？" in observation
         parts = []
+        paused = False
         if lex.has("customer_objection", observation):
-            fact = self._fact_for(topics) or self._any_fact()
-            if fact:
-                parts.append(lines["objection"].format(fact=_bare(fact.text)))
-                self.answered += 1
-        elif topics:
-            fact = self._fact_for(topics)
-            if fact is None and not topics <= self.unknown:
-                self.unknown |= topics
-                parts.append(lines["unknown"])
+            if topics and not self._has_fact(topics):
+                parts.extend(self._answer(topics, observation, lines, lex, template="objection"))
             else:
-                fact = fact or self._any_fact()
+                fact = self._fact_for(topics, observation) or self._any_fact()
                 if fact:
-                    template = lines["answer"] if question else lines["statement"]
-                    parts.append(template.format(fact=_bare(fact.text)))
+                    parts.append(lines["objection"].format(fact=_bare(fact.text)))
+            self.answered += bool(parts)
+        elif topics:
+            parts.extend(
+                self._answer(
+                    topics, observation, lines, lex, template="answer" if question else "statement"
+                )
+            )
             self.answered += 1
         elif lex.has("customer_refusal", observation):
             parts.append(lines["next_step"])
         else:
+            # No question, objection or refusal: the customer is mulling it over.
+            paused = not question and self.answered > 0
             fact = self._any_fact()
             if fact:
                 parts.append(lines["point"].format(fact=_lower_first(_bare(fact.text))))
-        if self.answered >= CLOSE_AFTER_ANSWERS and info["round"] - self.last_close >= CLOSE_EVERY:
+        since_close = info["round"] - self.last_close
+        if (self.answered >= CLOSE_AFTER_ANSWERS and since_close >= CLOSE_EVERY) or (
+            paused and since_close > 1
+        ):
             parts.append(lines["close"])
             self.last_close = info["round"]
         elif not parts:
             parts.append(self._once(lines, "more", "more_again", "next_step"))
         return _JOIN[lang].join(parts)
+
+    def _answer(
+        self,
+        topics: frozenset[str],
+        question: str,
+        lines: dict[str, str],
+        lex: Lexicon,
+        template: str,
+    ) -> list[str]:
+        """Answers a question on `topics`: the fact of those factors that best matches the
+        question's words; when the materials hold none, it says so naming the topic (in
+        the customer's own words) and offers the closest fact it does have."""
+        fact = self._fact_for(topics, question)
+        if fact is not None:
+            return [lines[template].format(fact=_bare(fact.text))]
+        topic = _AND[self.language].join(_topic_words(question, topics, lex))
+        key = "unknown_again" if topics <= self.unknown else "unknown_topic"
+        self.unknown |= topics
+        parts = [lines[key].format(topic=topic)]
+        related = self._related_fact(question)
+        if related is not None:
+            parts.append(lines["instead"].format(fact=_bare(related.text)))
+        return parts
 
     def _choose_products(self, opening: str) -> None:
         """Picks the products of the category the customer asked about (a portfolio)."""
@@ -135,20 +187,65 @@ class ScriptedSalesAgent:
                 return lines[key]
         return lines[keys[-1]]
 
-    def _fact_for(self, factors: frozenset[str]) -> Fact | None:
+    def _has_fact(self, factors: frozenset[str]) -> bool:
+        return any(f.factor in factors for f in self.facts)
+
+    def _fact_for(self, factors: frozenset[str], question: str = "") -> Fact | None:
+        """The fact of `factors` sharing the most words with the question (unused ones
+        first, then in sheet order), or None when the sheet has no fact of them."""
         candidates = [f for f in self.facts if f.factor in factors]
-        fresh = [f for f in candidates if f.text not in self.used]
-        fact = (fresh or candidates or [None])[0]
-        if fact:
-            self.used.add(fact.text)
+        fresh = [f for f in candidates if f.text not in self.used] or candidates
+        if not fresh:
+            return None
+        asked = tokens(question, self.language)
+        fact = max(fresh, key=lambda f: len(tokens(f.text, self.language) & asked))
+        self.used.add(fact.text)
         return fact
 
-    def _any_fact(self) -> Fact | None:
+    def _related_fact(self, question: str) -> Fact | None:
+        """An unused fact sharing words with the question, else the next unused fact."""
         fresh = [f for f in self.facts if f.text not in self.used]
         if not fresh:
             return None
-        self.used.add(fresh[0].text)
-        return fresh[0]
+        asked = tokens(question, self.language)
+        fact = max(fresh, key=lambda f: len(tokens(f.text, self.language) & asked))
+        self.used.add(fact.text)
+        return fact
+
+    def _any_fact(self) -> Fact | None:
+        """The next unused fact to volunteer: one on a concern the customer has named and
+        no fact has covered yet, else one on a factor not covered yet, else the next one."""
+        fresh = [f for f in self.facts if f.text not in self.used]
+        if not fresh:
+            return None
+        covered = {f.factor for f in self.facts if f.text in self.used}
+        fact = next(
+            (f for f in fresh if f.factor in self.mentioned and f.factor not in covered),
+            next((f for f in fresh if f.factor not in covered), fresh[0]),
+        )
+        self.used.add(fact.text)
+        return fact
+
+
+def _asked_factors(text: str, lex: Lexicon) -> frozenset[str]:
+    """The factors the questions of a customer turn are about (its sentences ending in
+    "?" / "？"), so that a reaction before the question ("that's fair. ...") does not
+    change the topic; empty when no question names one."""
+    return frozenset().union(*(lex.factors_in(q) for q in _QUESTION.findall(text)))
+
+
+def _is_question(text: str) -> bool:
+    return "?" in text or "？" in text or "吗" in text
+
+
+def _topic_words(text: str, factors: frozenset[str], lex: Lexicon) -> list[str]:
+    """The customer's own words for `factors` (one per factor, in order of mention)."""
+    words: dict[str, str] = {}
+    for match in lex.factor_pattern.finditer(text.lower()):
+        factor = lex.factor_of[match.group(0)]
+        if factor in factors:
+            words.setdefault(factor, match.group(0))
+    return list(words.values()) or ["this"]
 
 
 def _bare(text: str) -> str:

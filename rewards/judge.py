@@ -40,6 +40,7 @@ class RubricWeights:
     maybe: float = 1.0
     next_step: float = 2.0
     factors_clarified: float = 3.0
+    gap_admitted: float = 0.5
     objections_resolved: float = 2.0
     repetition: float = 1.0
     ignored_question: float = 1.0
@@ -85,7 +86,8 @@ class RubricJudge:
         w = self.weights
         score = w.next_step * f["next_step"]
         if f["factors_asked"]:
-            score += w.factors_clarified * f["factors_clarified"] / f["factors_asked"]
+            handled = f["factors_clarified"] + w.gap_admitted * f["gaps_admitted"]
+            score += w.factors_clarified * handled / f["factors_asked"]
         if f["objections_raised"]:
             score += w.objections_resolved * f["objections_resolved"] / f["objections_raised"]
         if decision is Decision.BUY:
@@ -102,6 +104,7 @@ class RubricJudge:
 _FEATURES = (
     "factors_asked",
     "factors_clarified",
+    "gaps_admitted",
     "objections_raised",
     "objections_resolved",
     "next_step",
@@ -125,6 +128,8 @@ def _features(dialogue: Dialogue) -> dict[str, float]:
     f: dict[str, float] = dict.fromkeys(_FEATURES, 0.0)
     asked_all: set[str] = set()
     clarified: set[str] = set()
+    gaps: set[str] = set()
+    covered = {factor for factor, _ in sheet.facts}
     seen: list[frozenset[str]] = []
     for i, turn in enumerate(turns):
         if turn.role != "salesperson":
@@ -143,10 +148,15 @@ def _features(dialogue: Dialogue) -> dict[str, float]:
         asked = lex.factors_in(previous) if _is_question(previous) else frozenset()
         asked_all |= asked
         if asked:
-            answered = asked & (grounded or lex.factors_in(text))
-            if answered:
-                clarified |= answered & grounded
-            else:
+            # As the persona customer rates an answer: facts on the factor asked clarify
+            # it; talking about the topic without such facts, or honestly saying that the
+            # materials do not cover it, answers without clarifying; anything else (facts
+            # on other factors alone included) ignores the question.
+            clarified |= asked & grounded
+            if lex.has("honest_unknown", text):
+                gaps |= asked - covered
+            replied = asked & (grounded | lex.factors_in(text)) or lex.has("honest_unknown", text)
+            if not replied:
                 f["ignored_questions"] += 1
         objection = lex.has("customer_objection", previous)
         f["objections_raised"] += objection
@@ -162,6 +172,7 @@ def _features(dialogue: Dialogue) -> dict[str, float]:
                 f["next_step"] = 1.0
     f["factors_asked"] = float(len(asked_all))
     f["factors_clarified"] = float(len(clarified))
+    f["gaps_admitted"] = float(len(gaps - clarified))
     return f
 
 
