@@ -20,6 +20,7 @@ _LINES = {
         "answer": "好问题。{fact}。",
         "statement": "说到这个，{fact}。",
         "objection": "理解您的顾虑。{fact}。",
+        "empathy": "理解您的顾虑。",
         "unknown": "这一点资料里没有写，我不乱说，核实后给您回电。",
         "unknown_topic": "关于{topic}，资料里没有写，我不乱说，核实后给您回复。",
         "unknown_again": "{topic}这一点我确实还没有确切资料，核实后第一时间告诉您。",
@@ -40,6 +41,7 @@ _LINES = {
         "answer": "Good question. {fact}.",
         "statement": "On that point: {fact}.",
         "objection": "I understand the concern. {fact}.",
+        "empathy": "I understand the concern.",
         "unknown": "That detail isn't in my materials, and I won't guess; I'll check and call you back.",
         "unknown_topic": "On {topic}: that detail isn't in my materials, and I won't guess; I'll check and get back to you.",
         "unknown_again": "I still don't have a confirmed answer on {topic}, and I won't guess; I'll check and get back to you.",
@@ -116,6 +118,7 @@ class ScriptedSalesAgent:
         paused = False
         if lex.has("customer_objection", observation):
             if topics and not self._has_fact(topics):
+                parts.append(lines["empathy"])
                 parts.extend(self._answer(topics, observation, lines, lex, template="objection"))
             else:
                 fact = self._fact_for(topics, observation) or self._any_fact()

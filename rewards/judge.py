@@ -40,6 +40,7 @@ class RubricWeights:
     maybe: float = 1.0
     next_step: float = 2.0
     factors_clarified: float = 3.0
+    #: Share of a clarified factor that an honestly admitted gap earns (see `RubricJudge`).
     gap_admitted: float = 0.5
     objections_resolved: float = 2.0
     repetition: float = 1.0
@@ -63,12 +64,21 @@ class RubricJudge:
     repeated turns, ignored questions, guarantees/numbers/concessions beyond the product
     information, pressure, role-play tricks and turns in the wrong language.
 
+    An answer is rated as the persona customer rates it: facts on the factor asked clarify
+    it; talking about the topic without them, or honestly saying that the materials do
+    not cover it (the `honest_unknown` cues), answers without clarifying; anything else
+    (facts on other factors alone included) ignores the question. Gaps in the product
+    information: when no fact covers the factor asked about, the best a faithful
+    salesperson can do is to say so rather than invent an answer, so such an admission
+    counts `gap_admitted` of a clarified factor (feature `gaps_admitted`), a partial
+    answer; admitting a gap that the product information does cover earns nothing.
+
     It reads only the transcript and the product information, never the simulator's
     hidden state, so it applies to any customer backend.
     """
 
     name = "rubric"
-    version = "1"
+    version = "2"
 
     def __init__(self, weights: RubricWeights | None = None) -> None:
         self.weights = weights or RubricWeights()
@@ -148,10 +158,7 @@ def _features(dialogue: Dialogue) -> dict[str, float]:
         asked = lex.factors_in(previous) if _is_question(previous) else frozenset()
         asked_all |= asked
         if asked:
-            # As the persona customer rates an answer: facts on the factor asked clarify
-            # it; talking about the topic without such facts, or honestly saying that the
-            # materials do not cover it, answers without clarifying; anything else (facts
-            # on other factors alone included) ignores the question.
+            # Rated as the persona customer rates an answer (see the class docstring).
             clarified |= asked & grounded
             if lex.has("honest_unknown", text):
                 gaps |= asked - covered

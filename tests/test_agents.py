@@ -127,3 +127,79 @@ def test_summary_rows():
     (row,) = summarize(records)
     assert row["episodes"] == 5 and row["agent"] == "scripted"
     assert row["final"] == pytest.approx(np.mean([r.score["final"] for r in records]))
+
+
+def _sheet_info(language="en"):
+    facts = [
+        ("core_quality", "The shell is recycled aluminium"),
+        ("safety_protection", "It carries CE certification"),
+        ("safety_protection", "An overheating cut-off stops charging above 45 degrees"),
+        ("availability_delivery", "It ships within 2 days"),
+    ]
+    return {
+        "language": language,
+        "round": 0,
+        "product": {
+            "name": "PowerCube",
+            "facts": [{"factor": f, "text": t} for f, t in facts],
+            "selling_points": [],
+        },
+    }
+
+
+def test_scripted_agent_answers_the_opening_question_with_the_best_matching_fact():
+    agent = ScriptedSalesAgent()
+    info = _sheet_info()
+    agent.reset(info)
+    reply = agent.act(
+        "Hi, I'm looking at power banks. Is it safe? I worry about overheating.", info
+    )
+    assert reply.startswith("Hello! I'm the advisor for PowerCube.")
+    assert "An overheating cut-off stops charging above 45 degrees" in reply  # not CE
+    assert reply.endswith("what you're hoping it will do for you?")
+    # An opening without a question gets the plain greeting.
+    agent.reset(info)
+    assert agent.act("Hi, I'm looking at power banks.", info) == (
+        "Hello! I'm the advisor for PowerCube. May I ask what matters most to you, "
+        "and what you're hoping it will do for you?"
+    )
+
+
+def test_scripted_agent_names_a_gap_offers_a_related_fact_and_closes_on_a_pause():
+    from salesenv.cues import lexicon
+
+    lex = lexicon("en")
+    agent = ScriptedSalesAgent()
+    info = _sheet_info()
+    agent.reset(info)
+    agent.act("Hi there.", info)
+    # A reaction before the question does not change its topic; the materials have no price.
+    first = agent.act("Okay, that helps. How much is the aluminium one?", {**info, "round": 1})
+    assert first.startswith("On how much: that detail isn't in my materials")
+    assert lex.has("honest_unknown", first)
+    assert "What I can tell you is this: The shell is recycled aluminium." in first
+    again = agent.act("Fine. But how much is it, really?", {**info, "round": 2})
+    assert again.startswith("I understand the concern.")
+    assert "I still don't have a confirmed answer on how much" in again
+    assert "What I can tell you is this:" in again
+    # The customer pauses without a question: the agent asks for the sale.
+    pause = agent.act("Right, I have a rough idea now.", {**info, "round": 3})
+    assert pause.endswith("shall we go ahead and get you started?")
+    assert lex.has("close", pause)
+
+
+def test_scripted_agent_answers_the_opening_question_in_chinese():
+    agent = ScriptedSalesAgent()
+    info = _sheet_info("zh")
+    info["product"]["facts"] = [
+        {"factor": "returns_cost", "text": "价格是199元"},
+        {"factor": "support_after_sales", "text": "保修两年，全国联保"},
+    ]
+    agent.reset(info)
+    reply = agent.act("你好，我想问问这个保修多久？", info)
+    assert reply == (
+        "您好！我是PowerCube的顾问。好问题。保修两年，全国联保。"
+        "请问您主要想解决什么问题？您最看重哪些方面？"
+    )
+    gap = agent.act("安全吗？", {**info, "round": 1})
+    assert gap == "关于安全，资料里没有写，我不乱说，核实后给您回复。我能确定的是：价格是199元。"

@@ -94,7 +94,7 @@ def test_blend_writes_every_part(en_scenario):
         assert score.final == pytest.approx(alpha * score.intent + (1 - alpha) * score.judge)
         record = score.as_dict()
         assert record["profile"] == name and record["alpha"] == alpha
-        assert record["intent_scorer"] == "decision-v1" and record["judge_name"] == "rubric-v1"
+        assert record["intent_scorer"] == "decision-v1" and record["judge_name"] == "rubric-v2"
 
 
 def test_rubric_rewards_a_seller_driven_close(en_scenario):
@@ -153,3 +153,42 @@ def test_instructions_to_the_customer_or_judge_do_not_raise_the_score(en_scenari
     before, after = judge.judge_batch([honest, gamed])
     assert after.features["tricks"] == 1
     assert after.score <= before.score - 3
+
+
+def test_rubric_rates_an_admitted_gap_as_a_partial_answer(en_scenario):
+    """An honest "not in my materials" answers the question (as the persona rates it);
+    it earns half a clarified factor only when no fact covers the factor asked about."""
+    covered = {f.factor for f in en_scenario.product.facts}
+    questions = {
+        "returns_cost": "How much does it cost?",
+        "safety_protection": "Is it safe?",
+        "brand_trust": "Can I trust the brand?",
+        "transparency_terms": "What are the terms?",
+        "support_after_sales": "What about after-sales service?",
+        "social_proof": "What do reviews say?",
+    }
+    gap = next(f for f in questions if f not in covered)
+    fact = en_scenario.product.facts[0]
+    other = next(f for f in en_scenario.product.facts if f.factor != gap)
+    admit = "That detail isn't in my materials, and I won't guess; I'll check and get back to you."
+
+    def features(answer: str) -> dict[str, float]:
+        lines = ["Hello! May I ask what matters most to you?", questions[gap], answer, "Hmm."]
+        return RubricJudge().judge_batch([_dialogue(en_scenario, lines, Decision.NO)])[0].features
+
+    honest = features(f"{admit} What I can tell you is this: {other.text}")
+    assert honest["ignored_questions"] == 0
+    assert honest["factors_asked"] == 1 and honest["factors_clarified"] == 0
+    assert honest["gaps_admitted"] == 1
+    # Facts on another factor alone do not answer the question.
+    off_topic = features(f"Good question. {other.text}")
+    assert off_topic["ignored_questions"] == 1 and off_topic["gaps_admitted"] == 0
+    # A gap admitted where the product information has the fact earns nothing.
+    lines = ["Hello!", questions.get(fact.factor, "Is it any good? Quality?"), admit, "Hmm."]
+    dodged = RubricJudge().judge_batch([_dialogue(en_scenario, lines, Decision.NO)])[0]
+    assert dodged.features["gaps_admitted"] == 0 and dodged.features["ignored_questions"] == 0
+    weights = RubricJudge().weights
+    assert weights.gap_admitted == 0.5
+    half = weights.factors_clarified * weights.gap_admitted
+    none = RubricJudge()._points({**off_topic, "ignored_questions": 0}, Decision.NO)
+    assert RubricJudge()._points(honest, Decision.NO) == pytest.approx(none + half)
