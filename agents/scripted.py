@@ -61,11 +61,20 @@ CLOSE_EVERY = 3
 
 
 class ScriptedSalesAgent:
-    """Greets and asks about needs, answers each question with an unused fact of the factor
-    asked about (or admits once that the materials do not say), handles objections with
+    """Greets and asks about needs, answers each question with the unused fact of the
+    factor asked about that shares most words with the question, handles objections with
     empathy and a fact, and asks for the close once a few concerns are answered (again
-    every few turns); when there is nothing to answer it asks what else is on the
-    customer's mind, then offers a concrete next step.
+    every few turns) or as soon as the customer pauses without a question; when there is
+    nothing to answer it volunteers a fact on a concern the customer named (else on a
+    factor not covered yet), asks what else is on the customer's mind, then offers a
+    concrete next step.
+
+    The topic of a customer turn is what its questions ask about (sentences ending in
+    "?" / "？" / "吗"), so a comment before the question does not change it. An opening
+    that itself asks something gets its answer between the greeting and the needs
+    question. When the product sheet has no fact on the topic it says so, naming the topic
+    in the customer's words, never guesses, and offers the closest fact it does have; asked
+    again, it says so in other words.
 
     Long-horizon follow-ups (`info["session"] > 1`): instead of greeting again it welcomes
     the customer back and asks what still holds them back; facts used in earlier sessions

@@ -526,3 +526,34 @@ def test_read_scripts_round_trip_through_salesenv_format(tmp_path):
     (again,) = load_suite(path)
     assert again == scenario and again.id == scenario.id
     assert again.product.facts == scenario.product.facts
+
+
+@pytest.mark.parametrize(
+    ("seller", "customer", "trigger", "fact"),
+    [
+        (
+            LISTING_EN,
+            CUSTOMER_EN,
+            "Hi, I'm after a planter for my balcony. Does it have a warranty?",
+            "One-year warranty against cracks",
+        ),
+        (LISTING_ZH, CUSTOMER_ZH, "你好，我想买个花盆。有保修吗？", None),
+    ],
+)
+def test_scripted_agent_answers_an_official_opening_question(seller, customer, trigger, fact):
+    """Official openings are often questions: the scripted agent answers them before asking
+    about needs, and no question of the episode counts as ignored by the rubric judge."""
+    import salesenv
+    from salesenv.agents import ScriptedSalesAgent
+    from salesenv.evaluation import run_episode
+
+    record = _record(seller, customer)
+    record["trigger_sentence_en"] = record["trigger_sentence_zh"] = trigger
+    scenario = read_salesllm(record).scenario
+    env = salesenv.make(f"SalesLLM-{scenario.language}-medium", scenarios=[scenario])
+    result = run_episode(env, ScriptedSalesAgent(), seed=0, options={"scenario": scenario})
+    first = next(t["text"] for t in result.transcript if t["role"] == "salesperson")
+    warranty = [f.text for f in scenario.product.facts if f.factor == "support_after_sales"]
+    assert warranty, scenario.product.facts
+    assert (fact or warranty[0]).rstrip("。.") in first, first
+    assert result.score["judge_features"]["ignored_questions"] == 0, result.transcript
