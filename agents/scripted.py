@@ -148,7 +148,9 @@ class ScriptedSalesAgent:
             paused = not question and self.answered > 0
             fact = self._any_fact()
             if fact:
-                parts.append(lines["point"].format(fact=_lower_first(_bare(fact.text))))
+                text = _bare(fact.text)
+                point = _lower_first(text) if lang == "en" else text  # "另外，Brand是…"
+                parts.append(lines["point"].format(fact=point))
         since_close = info["round"] - self.last_close
         if (self.answered >= CLOSE_AFTER_ANSWERS and since_close >= CLOSE_EVERY) or (
             paused and since_close > 1

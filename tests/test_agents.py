@@ -194,6 +194,7 @@ def test_scripted_agent_answers_the_opening_question_in_chinese():
     info["product"]["facts"] = [
         {"factor": "returns_cost", "text": "价格是199元"},
         {"factor": "support_after_sales", "text": "保修两年，全国联保"},
+        {"factor": "brand_trust", "text": "Brand是PowerCube"},
     ]
     agent.reset(info)
     reply = agent.act("你好，我想问问这个保修多久？", info)
@@ -203,3 +204,6 @@ def test_scripted_agent_answers_the_opening_question_in_chinese():
     )
     gap = agent.act("安全吗？", {**info, "round": 1})
     assert gap == "关于安全，资料里没有写，我不乱说，核实后给您回复。我能确定的是：价格是199元。"
+    # A pause: one more fact (its Latin capital kept in Chinese), then the close.
+    pause = agent.act("我先消化一下你说的这些。", {**info, "round": 2})
+    assert pause == "另外，Brand是PowerCube。如果这些符合您的需要，要不要我现在帮您办理？"
