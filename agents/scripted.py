@@ -21,7 +21,6 @@ _LINES = {
         "statement": "说到这个，{fact}。",
         "objection": "理解您的顾虑。{fact}。",
         "empathy": "理解您的顾虑。",
-        "unknown": "这一点资料里没有写，我不乱说，核实后给您回电。",
         "unknown_topic": "关于{topic}，资料里没有写，我不乱说，核实后给您回复。",
         "unknown_again": "{topic}这一点我确实还没有确切资料，核实后第一时间告诉您。",
         "instead": "我能确定的是：{fact}。",
@@ -42,7 +41,6 @@ _LINES = {
         "statement": "On that point: {fact}.",
         "objection": "I understand the concern. {fact}.",
         "empathy": "I understand the concern.",
-        "unknown": "That detail isn't in my materials, and I won't guess; I'll check and call you back.",
         "unknown_topic": "On {topic}: that detail isn't in my materials, and I won't guess; I'll check and get back to you.",
         "unknown_again": "I still don't have a confirmed answer on {topic}, and I won't guess; I'll check and get back to you.",
         "instead": "What I can tell you is this: {fact}.",
@@ -55,6 +53,7 @@ _LINES = {
 }
 _JOIN = {"zh": "", "en": " "}
 _AND = {"zh": "和", "en": " and "}
+_THIS = {"zh": "这一点", "en": "this"}
 _QUESTION = re.compile(r"[^。！？!?\n]*(?:[?？]|吗)")
 CLOSE_AFTER_ANSWERS = 3
 CLOSE_EVERY = 3
@@ -175,7 +174,8 @@ class ScriptedSalesAgent:
         fact = self._fact_for(topics, question)
         if fact is not None:
             return [lines[template].format(fact=_bare(fact.text))]
-        topic = _AND[self.language].join(_topic_words(question, topics, lex))
+        words = _topic_words(question, topics, lex) or [_THIS[self.language]]
+        topic = _AND[self.language].join(words)
         key = "unknown_again" if topics <= self.unknown else "unknown_topic"
         self.unknown |= topics
         parts = [lines[key].format(topic=topic)]
@@ -243,7 +243,7 @@ class ScriptedSalesAgent:
 
 def _asked_factors(text: str, lex: Lexicon) -> frozenset[str]:
     """The factors the questions of a customer turn are about (its sentences ending in
-    "?" / "？"), so that a reaction before the question ("that's fair. ...") does not
+    "?" / "？" or holding "吗"), so that a reaction before the question ("that's fair. ...") does not
     change the topic; empty when no question names one."""
     return frozenset().union(*(lex.factors_in(q) for q in _QUESTION.findall(text)))
 
@@ -259,7 +259,7 @@ def _topic_words(text: str, factors: frozenset[str], lex: Lexicon) -> list[str]:
         factor = lex.factor_of[match.group(0)]
         if factor in factors:
             words.setdefault(factor, match.group(0))
-    return list(words.values()) or ["this"]
+    return list(words.values())
 
 
 def _bare(text: str) -> str:
