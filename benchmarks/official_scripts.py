@@ -33,7 +33,9 @@ Prints one Markdown table, a column per language:
   of the scripted and passive agents, one episode per script (seed = index), played as
   `salesenv eval` plays them (`salesenv.evaluation.play`); next to it the same agents'
   mean on `--builtin` scenarios of that language of the built-in suite `salesllm-1805`
-  (default 200), spread evenly over it (every k-th, so each difficulty keeps its share).
+  (default 200), spread evenly over it (every k-th, so each difficulty keeps its share),
+  and the built-in mean reweighted to the official sample's difficulty mix (its
+  per-difficulty means weighted by the official scripts' difficulty counts).
 """
 
 from __future__ import annotations
@@ -138,6 +140,24 @@ def question_stats(records: list[dict], suite: Suite) -> tuple[int, int, int]:
     return total, on_script, naming
 
 
+def matched_mean(ours: list[dict], official: list[dict], agent: str) -> float:
+    """The agent's built-in mean per difficulty, weighted by how many official scripts of
+    each difficulty it played: the built-in figure at the official sample's difficulty mix
+    (the built-in suite has equal shares; a sample of the official files need not)."""
+    by_difficulty: dict[str, list[float]] = defaultdict(list)
+    for r in ours:
+        if r["agent"] == agent and not r["error"]:
+            by_difficulty[r["difficulty"]].append(r["score"]["final"])
+    weights: dict[str, int] = defaultdict(int)
+    for r in official:
+        if r["agent"] == agent and not r["error"]:
+            weights[r["difficulty"]] += 1
+    total = sum(weights.values())
+    return sum(
+        n / total * sum(by_difficulty[d]) / len(by_difficulty[d]) for d, n in weights.items()
+    )
+
+
 def spread(suite: Suite, language: str, count: int) -> Suite:
     """`count` scenarios of one language spread evenly over the suite (every k-th), so
     that each difficulty keeps its share."""
@@ -232,6 +252,9 @@ def main() -> int:
             base = [r["score"]["final"] for r in ours if r["agent"] == agent and not r["error"]]
             c[f"{agent} mean: official (built-in, n={len(base)})"] = (
                 f"{sum(mine) / len(mine):.2f} ({sum(base) / len(base):.2f})"
+            )
+            c[f"{agent} built-in mean at the official difficulty mix"] = (
+                f"{matched_mean(ours, records, agent):.2f}"
             )
         s_mean = sum(r["score"]["final"] for r in scripted) / len(scripted)
         p_scores = [r["score"]["final"] for r in records if r["agent"] == "passive"]
