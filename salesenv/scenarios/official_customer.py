@@ -139,6 +139,14 @@ _PAIN_LEAD = re.compile(
     r"|(?:非常|特别|比较|很|极其|有点|稍微)?(?:担心|担忧|害怕|顾虑|怕)\s*)?",
     re.I,
 )
+#: Words around a listed worry ("有一些顾虑（…）", "对…有一些担忧", "some concerns about ..."),
+#: and the separators of its list.
+_WORRY_WORDS = re.compile(
+    r"^(?:has\s+|have\s+)?(?:some|a few|certain)\s+(?:concerns?|worries|doubts)\s*(?:about|over|on|regarding)?"
+    r"|^有(?:一些|一定|些|点)?(?:顾虑|担忧|疑虑|担心)|^对|有(?:一些|一定|些|点)?(?:顾虑|担忧|疑虑|担心)$",
+    re.I,
+)
+_WORRY_LIST = re.compile(r"\s*(?:/|／|、|和|或|与|及|\band\b|\bor\b)\s*", re.I)
 _MOTIVE_LEAD = re.compile(
     r"^(?:(?:he|she|they|the customer)\s+)?(?:wants?|hopes?|hoping|plans?|needs?|would like|is looking|looking|"
     r"seeking|searching|aims?|aiming|wishes?)\s*(?:to|for)?\s*|^(?:希望|想要|想|打算|计划|寻求|寻找|需要)",
@@ -292,8 +300,9 @@ def parse_customer_prompt(prompt: str, language: str) -> CustomerScript:
         difficulty = difficulty_from_score(score) if score is not None else "medium"
     propensity = score if score is not None else PROPENSITIES[difficulty]
     lex = lexicon(language)
-    pains_text = " ".join(fields.get(k, "") for k in ("pain_points", "motivations_pains"))
-    motives_text = " ".join(fields.get(k, "") for k in ("motivations", "motivations_pains"))
+    # Stripped: two absent fields join to " ", which must not hide the worry fallback below.
+    pains_text = " ".join(fields.get(k, "") for k in ("pain_points", "motivations_pains")).strip()
+    motives_text = " ".join(fields.get(k, "") for k in ("motivations", "motivations_pains")).strip()
     sources = [
         fields.get("decision_factors", ""),
         pains_text,
@@ -362,25 +371,42 @@ def _worries(text: str, language: str) -> str:
     return " ".join(
         s
         for s in _SENTENCE.findall(text)
-        if re.search(r"worr|concern|担心|顾虑|怕", s, re.I) and lex.factors_in(s)
+        if re.search(r"worr|concern|doubt|担心|担忧|顾虑|疑虑|怕", s, re.I) and lex.factors_in(s)
     )
 
 
 def _pain_points(text: str, language: str) -> tuple[Fact, ...]:
-    """The pain-point clauses that name a decision factor, as facts (distinct factors first)."""
+    """The pain-point clauses that name a decision factor, as facts (distinct factors first).
+
+    A worry listed over several factors ("有一些顾虑（价格/适合性）", "some concerns about
+    price and fit") is a worry about each of them: one pain per factor, worded by its item.
+    """
     lex = lexicon(language)
     found: list[Fact] = []
     for clause in _CLAUSE.findall(text):
         clause = _PAIN_LEAD.sub("", clause.strip()).strip(" -*•'\"“”")
-        factors = lex.ranked_factors(clause)
-        if factors and len(clause) >= 4 and all(f.text != clause for f in found):
-            found.append(Fact(factors[0], clause))
+        for part in _worry_items(clause, lex):
+            factors = lex.ranked_factors(part)
+            if factors and len(part) >= 2 and all(f.text != part for f in found):
+                found.append(Fact(factors[0], part))
     distinct: list[Fact] = []
     for fact in found:
         if all(f.factor != fact.factor for f in distinct):
             distinct.append(fact)
     rest = [f for f in found if f not in distinct]
     return tuple((distinct + rest)[:MAX_PAINS])
+
+
+def _worry_items(clause: str, lex) -> list[str]:
+    """A worry clause, or its items when it lists one factor per item (see `_pain_points`);
+    clauses under 4 characters name no worry."""
+    if len(clause) < 4:
+        return []
+    core = _WORRY_WORDS.sub("", clause).strip(" ()（）:：,，")
+    items = [i.strip(" ()（）") for i in _WORRY_LIST.split(core) if i.strip(" ()（）")]
+    if len(items) > 1 and all(len(lex.factors_in(i)) == 1 for i in items):
+        return items
+    return [clause]
 
 
 def _motivations(text: str, language: str) -> tuple[Fact, ...]:
