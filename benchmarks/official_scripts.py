@@ -150,9 +150,12 @@ def matched_mean(ours: list[dict], official: list[dict], agent: str) -> float:
             by_difficulty[r["difficulty"]].append(r["score"]["final"])
     weights: dict[str, int] = defaultdict(int)
     for r in official:
-        if r["agent"] == agent and not r["error"]:
+        # Difficulties the built-in run did not play (a short --builtin run) are left out.
+        if r["agent"] == agent and not r["error"] and r["difficulty"] in by_difficulty:
             weights[r["difficulty"]] += 1
     total = sum(weights.values())
+    if not total:
+        return float("nan")
     return sum(
         n / total * sum(by_difficulty[d]) / len(by_difficulty[d]) for d, n in weights.items()
     )

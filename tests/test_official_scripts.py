@@ -14,6 +14,7 @@ from salesenv.customers.profile import build_profile
 from salesenv.scenarios.official_customer import parse_customer_prompt, read_score
 from salesenv.scenarios.official_product import parse_product, product_section
 from salesenv.scenarios.salesllm import ScriptSkipped, read_salesllm
+from salesenv.scenarios.scenario import Fact
 from salesenv.scenarios.script_language import detect_language
 
 INTRO_EN = (
@@ -372,6 +373,49 @@ def test_persona_only_prompts_and_adjusted_factors():
         "returns_cost",
         "brand_trust",
     )
+
+
+def test_a_worry_listed_over_factors_is_one_pain_per_factor():
+    # Persona line only: the worry it voices is the pain-point field it lacks.
+    en = parse_customer_prompt(PERSONA_ONLY_EN, "en")
+    assert en.persona.pain_points == (
+        Fact("returns_cost", "price"),
+        Fact("fit_flexibility", "fit"),
+    )
+    zh = parse_customer_prompt(
+        "- 难度级别：中等\n- 购买倾向评分：0.6\n"
+        "- 人物画像：平衡型买家。对价格和适合度有一些担忧，需要合理的证据。\n",
+        "zh",
+    )
+    assert zh.persona.pain_points == (
+        Fact("returns_cost", "价格"),
+        Fact("fit_flexibility", "适合度"),
+    )
+    # A worry about one factor, or items of the same factor, stays one clause.
+    one = parse_customer_prompt(
+        "- Difficulty: hard\n- Pain points: worried about data privacy and security\n", "en"
+    )
+    assert one.persona.pain_points == (Fact("safety_protection", "data privacy and security"),)
+
+
+def test_persona_customer_raises_each_listed_worry_after_its_factor():
+    from salesenv.customers.persona import PersonaCustomer
+
+    scenario = read_salesllm(
+        _record(
+            LISTING_ZH,
+            PERSONA_ONLY_ZH.replace(
+                "痛点明确，预算灵活。", "有一些顾虑（价格/适合性），需要合理的证据。"
+            ),
+        )
+    ).scenario
+    agenda = PersonaCustomer()._start(scenario, seed=0).agenda
+    assert agenda == [
+        ("factor", "returns_cost"),
+        ("pain", Fact("returns_cost", "价格")),
+        ("factor", "fit_flexibility"),
+        ("pain", Fact("fit_flexibility", "适合性")),
+    ]
 
 
 @pytest.mark.parametrize("placeholder", ["Not needed", "No need.", "不需要", "不要。", "  "])

@@ -37,7 +37,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from salesenv.cues import lexicon
+from salesenv.cues import Lexicon, lexicon
 from salesenv.scenarios.difficulty_labels import (
     PROPENSITIES,
     difficulty_from_score,
@@ -145,6 +145,9 @@ _WORRY_WORDS = re.compile(
     r"^(?:has\s+|have\s+)?(?:some|a few|certain)\s+(?:concerns?|worries|doubts)\s*(?:about|over|on|regarding)?"
     r"|^有(?:一些|一定|些|点)?(?:顾虑|担忧|疑虑|担心)|^对|有(?:一些|一定|些|点)?(?:顾虑|担忧|疑虑|担心)$",
     re.I,
+)
+_WORRY_BRACKETS = re.compile(
+    r"(?:concerns?|worries|doubts|顾虑|担忧|疑虑|担心)\s*[(（]([^()（）]+)[)）]", re.I
 )
 _WORRY_LIST = re.compile(r"\s*(?:/|／|、|和|或|与|及|\band\b|\bor\b)\s*", re.I)
 _MOTIVE_LEAD = re.compile(
@@ -397,14 +400,20 @@ def _pain_points(text: str, language: str) -> tuple[Fact, ...]:
     return tuple((distinct + rest)[:MAX_PAINS])
 
 
-def _worry_items(clause: str, lex) -> list[str]:
-    """A worry clause, or its items when it lists one factor per item (see `_pain_points`);
-    clauses under 4 characters name no worry."""
+def _worry_items(clause: str, lex: Lexicon) -> list[str]:
+    """A worry clause, or its items when it lists a different factor per item (see
+    `_pain_points`); clauses under 4 characters name no worry."""
     if len(clause) < 4:
         return []
-    core = _WORRY_WORDS.sub("", clause).strip(" ()（）:：,，")
+    listed = _WORRY_BRACKETS.search(clause)
+    core = listed.group(1) if listed else _WORRY_WORDS.sub("", clause).strip(" ()（）:：,，")
     items = [i.strip(" ()（）") for i in _WORRY_LIST.split(core) if i.strip(" ()（）")]
-    if len(items) > 1 and all(len(lex.factors_in(i)) == 1 for i in items):
+    found = [lex.factors_in(i) for i in items]
+    if (
+        len(items) > 1
+        and all(len(f) == 1 for f in found)
+        and len(set().union(*found)) == len(items)
+    ):
         return items
     return [clause]
 
