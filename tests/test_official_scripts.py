@@ -601,3 +601,30 @@ def test_scripted_agent_answers_an_official_opening_question(seller, customer, t
     assert warranty, scenario.product.facts
     assert (fact or warranty[0]).rstrip("。.") in first, first
     assert result.score["judge_features"]["ignored_questions"] == 0, result.transcript
+
+
+@pytest.mark.parametrize(
+    ("prompt", "language"),
+    [
+        (PERSONA_ONLY_ZH, "zh"),
+        ("- 难度级别：简单\n- 人物角色：开放的买家，预算非常灵活，对价格不太敏感。\n", "zh"),
+        ("- Difficulty: easy\n- Persona: Open buyer with a flexible budget.\n", "en"),
+        (
+            "- Difficulty: easy\n- Persona: Open buyer; budget is flexible, not price-sensitive.\n",
+            "en",
+        ),
+    ],
+)
+def test_a_flexible_budget_is_no_price_concern(prompt, language):
+    script = parse_customer_prompt(prompt, language)
+    assert "returns_cost" not in script.persona.decision_factors
+    assert len(script.persona.decision_factors) >= 2  # the easy profile's own concerns
+
+
+def test_a_tight_budget_is_still_a_price_concern():
+    zh = parse_customer_prompt("- 难度级别：困难\n- 人物角色：预算有限，很在意价格。\n", "zh")
+    en = parse_customer_prompt(
+        "- Difficulty: hard\n- Persona: Tight budget, price-sensitive.\n", "en"
+    )
+    assert zh.persona.decision_factors[0] == "returns_cost"
+    assert en.persona.decision_factors[0] == "returns_cost"

@@ -55,6 +55,18 @@ PROFILE_FACTORS = {
     "very_hard": ("transparency_terms", "social_proof", "safety_protection"),
     "adversarial": ("transparency_terms", "returns_cost", "safety_protection"),
 }
+#: Phrases that name a factor only to say it is no concern ("预算灵活", "budget is flexible",
+#: "not price-sensitive"): removed before factors are read, so a flexible budget does not
+#: make the customer ask about price (the easy profile of the paper has a flexible budget).
+NOT_A_CONCERN = re.compile(
+    r"预算[^，。,；;\n]{0,6}?(?:灵活|充足|宽裕|充裕|不是问题|不成问题)"
+    r"|(?:对)?价格(?:并)?不(?:太|是很)?敏感|不(?:太|怎么)?(?:在意|在乎|计较)(?:价格|花费|预算)"
+    r"|(?:very |quite |fairly |relatively )?flexible budget"
+    r"|budget (?:is|remains) (?:very |quite |fairly |relatively )?flexible"
+    r"|budget[- ]flexible|not (?:very |overly |too )?price[- ]sensitive"
+    r"|(?:price|budget|cost) (?:is|are) not (?:a|an|the) (?:main )?(?:concern|issue|problem)",
+    re.I,
+)
 #: Most decision factors and pain points kept per persona (the agenda of the customer).
 MAX_FACTORS = 6
 MAX_PAINS = 2
@@ -315,7 +327,7 @@ def parse_customer_prompt(prompt: str, language: str) -> CustomerScript:
     ]
     ranked: list[str] = []
     for source in sources:
-        for factor in lex.ordered_factors(source):
+        for factor in lex.ordered_factors(NOT_A_CONCERN.sub(" ", source)):
             if factor not in ranked:
                 ranked.append(factor)
     for factor in PROFILE_FACTORS[difficulty]:
