@@ -209,20 +209,19 @@ class ScriptedSalesAgent:
         first, then in sheet order), or None when the sheet has no fact of them."""
         candidates = [f for f in self.facts if f.factor in factors]
         fresh = [f for f in candidates if f.text not in self.used] or candidates
-        if not fresh:
-            return None
-        asked = tokens(question, self.language)
-        fact = max(fresh, key=lambda f: len(tokens(f.text, self.language) & asked))
-        self.used.add(fact.text)
-        return fact
+        return self._use_closest(fresh, question)
 
     def _related_fact(self, question: str) -> Fact | None:
         """An unused fact sharing words with the question, else the next unused fact."""
-        fresh = [f for f in self.facts if f.text not in self.used]
-        if not fresh:
+        return self._use_closest([f for f in self.facts if f.text not in self.used], question)
+
+    def _use_closest(self, facts: list[Fact], question: str) -> Fact | None:
+        """The first of `facts` sharing the most words with the question, marked used; None
+        when there is none."""
+        if not facts:
             return None
         asked = tokens(question, self.language)
-        fact = max(fresh, key=lambda f: len(tokens(f.text, self.language) & asked))
+        fact = max(facts, key=lambda f: len(tokens(f.text, self.language) & asked))
         self.used.add(fact.text)
         return fact
 

@@ -489,7 +489,7 @@ def test_profile_asks_about_this_product_and_this_persona():
     assert profile.product_name == "Tidewell Self-Watering Planter"
     assert profile.decision_factors == ("support_after_sales", "social_proof", "core_quality")
     # Extra questions come only from factors the script names beyond its top three.
-    assert profile.fact_factors <= set(scenario.persona.decision_factors[3:])
+    assert profile.follow_up_factors <= set(scenario.persona.decision_factors[3:])
     assert profile.pain_points == scenario.persona.pain_points
 
 

@@ -243,7 +243,7 @@ class PersonaCustomer(CustomerLM):
             if pains:
                 agenda.append(("pain", pains.pop(0)))
         agenda.extend(("pain", p) for p in pains)
-        extra = sorted(profile.fact_factors - set(profile.decision_factors))
+        extra = sorted(profile.follow_up_factors - set(profile.decision_factors))
         rng.shuffle(extra)
         agenda.extend(("factor", f) for f in extra[:2])
         state = _Conversation(

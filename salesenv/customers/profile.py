@@ -32,7 +32,9 @@ class CustomerProfile:
         decision_factors: Factor ids, most important first.
         motivations: Phrases of what the customer wants.
         pain_points: The customer's worries, tagged with factors.
-        fact_factors: Factors that the product information has facts about.
+        follow_up_factors: Factors the customer may ask about after its decision factors:
+            those the product information has facts about (for a public script, only those
+            its script names).
         sheet: Ground truth for checking the salesperson's claims.
     """
 
@@ -43,7 +45,7 @@ class CustomerProfile:
     decision_factors: tuple[str, ...]
     motivations: tuple[str, ...]
     pain_points: tuple[Fact, ...]
-    fact_factors: frozenset[str]
+    follow_up_factors: frozenset[str]
     sheet: FactSheet
 
 
@@ -87,7 +89,7 @@ def build_profile(scenario: Scenario) -> CustomerProfile:
             decision_factors=persona.decision_factors,
             motivations=tuple(m.text for m in persona.motivations),
             pain_points=persona.pain_points,
-            fact_factors=frozenset(f.factor for p in products for f in p.facts),
+            follow_up_factors=frozenset(f.factor for p in products for f in p.facts),
             sheet=fact_sheet(scenario),
         )
         return _script_concerns(profile) if scenario.source == "salesllm" else profile
@@ -109,14 +111,14 @@ def build_profile(scenario: Scenario) -> CustomerProfile:
 def _script_concerns(profile: CustomerProfile) -> CustomerProfile:
     """A public script's customer: its top `SCRIPT_TOP_FACTORS` named factors are its
     decision factors; the other factors its script names are what it asks about next, when
-    the product information speaks to them (`fact_factors`, from which the persona
+    the product information speaks to them (`follow_up_factors`, from which the persona
     customer draws its extra questions), so that it never asks about a concern its script
     does not name."""
     named = profile.decision_factors
     return replace(
         profile,
         decision_factors=named[:SCRIPT_TOP_FACTORS],
-        fact_factors=profile.fact_factors & frozenset(named[SCRIPT_TOP_FACTORS:]),
+        follow_up_factors=profile.follow_up_factors & frozenset(named[SCRIPT_TOP_FACTORS:]),
     )
 
 
@@ -141,6 +143,6 @@ def _parse_profile(scenario: Scenario) -> CustomerProfile:
         decision_factors=tuple(f for f in ranked if f in FACTORS)[:3],
         motivations=(),
         pain_points=tuple(pains[:3]),
-        fact_factors=frozenset(f for f, _ in sheet.facts),
+        follow_up_factors=frozenset(f for f, _ in sheet.facts),
         sheet=sheet,
     )
