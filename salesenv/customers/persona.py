@@ -72,6 +72,10 @@ from salesenv.scenarios.portfolio_scenarios import PortfolioScenario, named_prod
 from salesenv.scenarios.scenario import Scenario
 
 MAX_CACHED_CONVERSATIONS = 10_000
+#: How the customer reads a salesperson turn: "semantic" (by meaning, `salesenv.meaning`)
+#: or "lexical" (cue words and token overlap only; version 1's reading).
+UNDERSTANDING_MODES = ("semantic", "lexical")
+VERSION = "2"
 
 _REACTION_ORDER = (
     "trick",
@@ -146,6 +150,7 @@ class _Conversation:
     pitched: list[str] = field(default_factory=list)
     focus: str | None = None
     misfit_name: str = ""
+    last_events: set[str] = field(default_factory=set)
 
     @property
     def engaged(self) -> bool:
@@ -179,13 +184,24 @@ class PersonaCustomer(CustomerLM):
     name = "persona"
     deterministic = True
 
-    def __init__(self) -> None:
+    def __init__(self, understanding: str = "semantic") -> None:
+        if understanding not in UNDERSTANDING_MODES:
+            raise ValueError(
+                f"customer.understanding must be one of {', '.join(UNDERSTANDING_MODES)}, "
+                f"got {understanding!r}"
+            )
+        self.understanding = understanding
         self._cache: OrderedDict[str, tuple[str, _Conversation]] = OrderedDict()
         self._bank = phrases()
         self._factor_names = self._bank["factor_names"]
 
     def describe(self) -> dict[str, str]:
-        return {"backend": self.name, "model": "persona-rules", "version": "1"}
+        return {
+            "backend": self.name,
+            "model": "persona-rules",
+            "version": VERSION,
+            "understanding": self.understanding,
+        }
 
     def release(self, conversation_id: str) -> None:
         self._cache.pop(conversation_id, None)
@@ -197,6 +213,13 @@ class PersonaCustomer(CustomerLM):
         """The current hidden intent of a cached conversation (for debugging and oracles)."""
         entry = self._cache.get(conversation_id)
         return entry[1].intent if entry else None
+
+    def last_events(self, conversation_id: str) -> frozenset[str]:
+        """How the customer read the last salesperson turn of a cached conversation (for
+        probes and debugging): "good" (answered the pending question with facts),
+        "partial", "ignored", "vague", and the mistakes ("invented", "pressure", ...)."""
+        entry = self._cache.get(conversation_id)
+        return frozenset(entry[1].last_events) if entry else frozenset()
 
     def _respond_one(self, request: CustomerRequest) -> CustomerReply:
         seller = [t.text for t in request.turns if t.role == "salesperson"]
@@ -267,6 +290,7 @@ class PersonaCustomer(CustomerLM):
         st.seller_turns += 1
         text = utterance.strip()
         reading = self._read(st, text) if text else _Reading(events={"empty"}, loss=LOSS_EMPTY)
+        st.last_events = reading.events
         temper = st.temperament
         st.intent = min(
             1.0, max(0.0, st.intent + reading.gain * temper.gain - reading.loss * temper.penalty)
