@@ -421,10 +421,11 @@ def _mean(values: Sequence[float], digits: int = 2, signed: bool = False) -> str
 
 def answer_table(results: Sequence[AnswerResult]) -> str:
     """Markdown: per understanding mode, language and answer kind, the credited share, the
-    mean change of hidden intent on the answer turn and the mean final score."""
+    mean change of hidden intent on the answer turn (all answers, and those not credited)
+    and the mean final score."""
     lines = [
-        "| understanding | lang | answer | forks | credited | mean Δintent | mean final |",
-        "|---------------|------|--------|------:|---------:|-------------:|-----------:|",
+        "| understanding | lang | answer | forks | credited | mean Δintent | Δintent if not credited | mean final |",
+        "|---------------|------|--------|------:|---------:|-------------:|------------------------:|-----------:|",
     ]
     for mode in dict.fromkeys(r.understanding for r in results):
         for lang in dict.fromkeys(r.language for r in results):
@@ -439,6 +440,7 @@ def answer_table(results: Sequence[AnswerResult]) -> str:
                 lines.append(
                     f"| {mode} | {lang} | {kind} | {len(cell)} | {_pct([r.credited for r in cell])} "
                     f"| {_mean([r.delta_intent for r in cell], 3, signed=True)} "
+                    f"| {_mean([r.delta_intent for r in cell if not r.credited], 3, signed=True)} "
                     f"| {_mean([r.final for r in cell])} |"
                 )
     return "\n".join(lines)
