@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from salesenv.agents.base import product_facts
+from salesenv.agents.restate import restate
 from salesenv.cues import Lexicon, lexicon, tokens
 from salesenv.scenarios.scenario import Fact
 
@@ -81,10 +82,26 @@ class ScriptedSalesAgent:
     the products whose category the customer's opening names (all of them: a bundle), or the
     first product when none is named, and answers with their facts only.
 
+    It says facts in its own words (`salesenv.agents.restate`): the numbers, names and key
+    terms of a fact, re-joined with its own connectives, never a span of the sheet long
+    enough to count as copied (the salesperson's rules forbid pasting the product
+    information; `salesenv.customers.turn_checks.COPY_THRESHOLD`).
+
     It uses only the salesperson's side of the scenario: the product sheet and the chat.
+
+    Args:
+        verbatim: Paste the fact text as the sheet words it (the behaviour before rubric
+            judge v3; a rule violation that the judge penalises). Its name is then
+            "scripted_verbatim". From the command line: `agent=scripted
+            agents.scripted.verbatim=true`.
     """
 
     name = "scripted"
+
+    def __init__(self, verbatim: bool = False) -> None:
+        self.verbatim = verbatim
+        if verbatim:
+            self.name = "scripted_verbatim"
 
     def reset(self, info: dict[str, Any], seed: int | None = None) -> None:
         self.language = info["language"]
@@ -131,7 +148,7 @@ class ScriptedSalesAgent:
             else:
                 fact = self._fact_for(topics, observation) or self._any_fact()
                 if fact:
-                    parts.append(lines["objection"].format(fact=_bare(fact.text)))
+                    parts.append(lines["objection"].format(fact=self._say(fact)))
             self.answered += bool(parts)
         elif topics:
             parts.extend(
@@ -147,7 +164,7 @@ class ScriptedSalesAgent:
             paused = not question and self.answered > 0
             fact = self._any_fact()
             if fact:
-                text = _bare(fact.text)
+                text = self._say(fact)
                 point = _lower_first(text) if lang == "en" else text  # "另外，Brand是…"
                 parts.append(lines["point"].format(fact=point))
         since_close = info["round"] - self.last_close
@@ -173,7 +190,7 @@ class ScriptedSalesAgent:
         the customer's own words) and offers the closest fact it does have."""
         fact = self._fact_for(topics, question)
         if fact is not None:
-            return [lines[template].format(fact=_bare(fact.text))]
+            return [lines[template].format(fact=self._say(fact))]
         words = _topic_words(question, topics, lex) or [_THIS[self.language]]
         topic = _AND[self.language].join(words)
         key = "unknown_again" if topics <= self.unknown else "unknown_topic"
@@ -181,8 +198,13 @@ class ScriptedSalesAgent:
         parts = [lines[key].format(topic=topic)]
         related = self._related_fact(question)
         if related is not None:
-            parts.append(lines["instead"].format(fact=_bare(related.text)))
+            parts.append(lines["instead"].format(fact=self._say(related)))
         return parts
+
+    def _say(self, fact: Fact) -> str:
+        """A fact as this agent says it: in its own words, or as written when `verbatim`."""
+        text = _bare(fact.text)
+        return text if self.verbatim else restate(text, self.language)
 
     def _choose_products(self, opening: str) -> None:
         """Picks the products of the category the customer asked about (a portfolio)."""

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from salesenv.cues import lexicon
 from salesenv.customers.profile import fact_sheet
-from salesenv.customers.turn_checks import check_turn
+from salesenv.customers.turn_checks import check_turn, copy_index
 from salesenv.dialogue import Decision, Dialogue
 
 
@@ -49,6 +49,8 @@ class RubricWeights:
     pressure: float = 1.0
     trick: float = 3.0
     wrong_language: float = 1.0
+    #: Per salesperson turn that pastes the product information (see `RubricJudge`).
+    copied: float = 0.5
 
 
 class RubricJudge:
@@ -62,7 +64,13 @@ class RubricJudge:
     customer objecting again. Shares, not counts, so that long dialogues earn no more than
     short ones for the same work. Penalties:
     repeated turns, ignored questions, guarantees/numbers/concessions beyond the product
-    information, pressure, role-play tricks and turns in the wrong language.
+    information, pressure, role-play tricks, turns in the wrong language, and turns that
+    paste the product information verbatim (feature `copied_turns`, `copied` points each).
+
+    Copying: the salesperson's rules say to use PRODUCT_INFORMATION but never to quote it.
+    A turn that shares a span of `COPY_THRESHOLD` units (8 words in English, 12 characters
+    in Chinese; `salesenv.customers.turn_checks`) with a fact or selling point is copied;
+    reusing a term, a name or a number is not. Version 3 adds this penalty.
 
     An answer is rated as the persona customer rates it: facts on the factor asked clarify
     it; talking about the topic without them, or honestly saying that the materials do
@@ -78,7 +86,7 @@ class RubricJudge:
     """
 
     name = "rubric"
-    version = "2"
+    version = "3"
 
     def __init__(self, weights: RubricWeights | None = None) -> None:
         self.weights = weights or RubricWeights()
@@ -107,6 +115,7 @@ class RubricJudge:
         score -= w.repetition * f["repetitions"] + w.ignored_question * f["ignored_questions"]
         score -= w.over_promise * f["over_promises"] + w.pressure * f["pressure"]
         score -= w.trick * f["tricks"] + w.wrong_language * f["wrong_language"]
+        score -= w.copied * f["copied_turns"]
         return score
 
 
@@ -125,6 +134,7 @@ _FEATURES = (
     "pressure",
     "tricks",
     "wrong_language",
+    "copied_turns",
 )
 
 
@@ -141,16 +151,18 @@ def _features(dialogue: Dialogue) -> dict[str, float]:
     gaps: set[str] = set()
     covered = {factor for factor, _ in sheet.facts}
     seen: list[frozenset[str]] = []
+    copies = copy_index(scenario)
     for i, turn in enumerate(turns):
         if turn.role != "salesperson":
             continue
         text = turn.text
-        checks = check_turn(text, lang, sheet, seen)
+        checks = check_turn(text, lang, sheet, seen, copies)
         seen.append(checks.tokens)
         f["repetitions"] += checks.repetition
         f["tricks"] += checks.trick
         f["pressure"] += checks.pressure
         f["wrong_language"] += checks.wrong_language
+        f["copied_turns"] += checks.copied
         f["over_promises"] += checks.unsupported_claim
         previous = turns[i - 1].text if i > 0 and turns[i - 1].role == "customer" else ""
         following = turns[i + 1].text if i + 1 < len(turns) else ""

@@ -12,6 +12,7 @@ import gymnasium as gym
 from salesenv.customers.base import CustomerLM, CustomerReply, CustomerRequest
 from salesenv.customers.persona import PersonaCustomer
 from salesenv.customers.thinking import strip_thinking
+from salesenv.customers.turn_checks import copy_index
 from salesenv.dialogue import Decision, Dialogue, Turn
 from salesenv.protocol import Protocol, get_protocol, warn_if_unlike
 from salesenv.rewards import EpisodeScorer
@@ -191,6 +192,8 @@ class SalesEnv(gym.Env[str, str]):
         self._action_truncated = len(action) > self.max_action_chars
         action = action[: self.max_action_chars]
         self._action_empty = not action.strip()
+        # Pasting the hidden product information breaks the salesperson's rules.
+        self._action_copied_span = copy_index(self._scenario).longest_span(action)
         self._round += 1
         self._last_turn = last_turn or self._round >= self.max_rounds
         self._turns.append(Turn("salesperson", action))
@@ -317,6 +320,8 @@ class SalesEnv(gym.Env[str, str]):
             action_truncated=self._action_truncated,
             action_empty=self._action_empty,
             action_thinking_stripped=self._action_thinking,
+            action_copied_span=self._action_copied_span,
+            action_copied=self._action_copied_span >= copy_index(self._scenario).threshold,
             customer_flags=dict(reply.flags),
         )
         return info

@@ -392,6 +392,8 @@ class EpisodeRecord:
     transcript: list[dict[str, Any]]
     error: str | None = None
     protocol: str = "salesenv"
+    #: Salesperson turns that pasted the product information (step info `action_copied`).
+    copied_turns: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -411,10 +413,12 @@ def run_episode(
     start = info
     terminated = truncated = False
     error = None
+    copied = 0
     try:
         while not (terminated or truncated):
             action = agent.act(observation, info)
             observation, _, terminated, truncated, info = env.step(action)
+            copied += bool(info.get("action_copied"))
     except CustomerBackendError as exc:
         error = str(exc)
     return EpisodeRecord(
@@ -431,6 +435,7 @@ def run_episode(
         transcript=episode_transcript(info),
         error=error,
         protocol=start.get("protocol", "salesenv"),
+        copied_turns=copied,
     )
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from salesenv.customers.turn_checks import COPY_THRESHOLD
 from salesenv.files import write_atomic
 from salesenv.protocol import DEFAULT_PROTOCOL, protocol_of
 from salesenv.scenarios.scenario import DIFFICULTIES
@@ -116,7 +117,8 @@ def bootstrap_mean(
 
 def group_summary(records: Iterable[Record], by: Sequence[str]) -> list[dict[str, Any]]:
     """One row per group of records: episodes, errors, mean final score with its bootstrap
-    interval, the score parts, buy rate, rounds, unfaithful-turn rate and the customer's
+    interval, the score parts, buy rate, rounds, unfaithful-turn rate, the share of
+    salesperson turns that pasted the product information (`copied`) and the customer's
     role inversions (per turn and per dialogue).
 
     Args:
@@ -147,6 +149,7 @@ def group_summary(records: Iterable[Record], by: Sequence[str]) -> list[dict[str
                 buy_rate=_mean(r["decision"] == "buy" for r in scored),
                 rounds=_mean(r["rounds"] for r in scored),
                 unfaithful=_mean(r["score"].get("unfaithful_turn_rate", 0.0) for r in scored),
+                copied=copied_share(scored),
                 inversion_turns=sum(inversions) / max(customer_turns, 1),
                 inversion_dialogues=_mean(n > 0 for n in inversions),
             )
@@ -213,10 +216,20 @@ def difficulty_table(records: Sequence[Record]) -> tuple[list[str], list[list[st
     return header, rows
 
 
+def copied_share(records: Iterable[Record]) -> float:
+    """The share of salesperson turns that pasted the product information verbatim (the
+    records' `action_copied` flag, `salesenv.customers.turn_checks.COPY_THRESHOLD`)."""
+    records = list(records)
+    turns = sum(r["rounds"] for r in records)
+    copied = sum(r.get("flags", {}).get("action_copied", 0) for r in records)
+    return copied / turns if turns else 0.0
+
+
 def turns_table(records: Sequence[Record]) -> tuple[list[str], list[list[str]]]:
     """Dialogue length per agent: mean, median and 90th percentile of salesperson turns,
-    the share of dialogues the customer ended with a decision, the buy rate, and how the
-    score correlates with the number of turns (Pearson r)."""
+    the share of dialogues the customer ended with a decision, the buy rate, how the
+    score correlates with the number of turns (Pearson r), and the share of salesperson
+    turns that pasted the product information verbatim (`copied_share`)."""
     header = [
         "agent",
         "episodes",
@@ -226,6 +239,7 @@ def turns_table(records: Sequence[Record]) -> tuple[list[str], list[list[str]]]:
         "decided",
         "buy rate",
         "r(score, turns)",
+        "copied turns",
     ]
     by_agent: dict[str, list[Record]] = defaultdict(list)
     label = _agent_label(records)
@@ -251,6 +265,7 @@ def turns_table(records: Sequence[Record]) -> tuple[list[str], list[list[str]]]:
                 _num(_mean(r["terminated"] for r in group)),
                 _num(_mean(r["decision"] == "buy" for r in group)),
                 _num(r),
+                _num(copied_share(group)),
             ]
         )
     return header, rows
@@ -396,6 +411,11 @@ def report_markdown(
         "## Dialogue turns",
         "",
         markdown_table(*turns_table(records)),
+        "",
+        "Copied turns: the share of salesperson turns that paste the hidden product "
+        f"information (a span of {COPY_THRESHOLD['en']} or more words, "
+        f"{COPY_THRESHOLD['zh']} or more characters in Chinese, shared with a fact or "
+        "selling point), which the salesperson's rules forbid.",
         "",
     ]
     for name, path in (plots or {}).items():

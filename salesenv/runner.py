@@ -251,6 +251,7 @@ def run_planned(
             slot.flags["action_truncated"] += bool(info.get("action_truncated"))
             slot.flags["action_empty"] += bool(info.get("action_empty"))
             slot.flags["action_thinking_stripped"] += int(info.get("action_thinking_stripped", 0))
+            slot.flags["action_copied"] += bool(info.get("action_copied"))
             slot.observation, slot.info = observation, info
             if terminated or truncated:
                 finished.append(_record(slot, info, terminated, truncated, versions))
