@@ -51,6 +51,7 @@ from pathlib import Path
 from salesenv.agents import PassiveSalesAgent, ScriptedSalesAgent
 from salesenv.cues import lexicon, tokens
 from salesenv.customers.persona import phrases
+from salesenv.customers.questions import all_questions
 from salesenv.evaluation import play
 from salesenv.runner import select_suite
 from salesenv.scenarios.official_customer import split_fields
@@ -91,11 +92,7 @@ def phrase_patterns(language: str) -> tuple[list[tuple[str, re.Pattern[str]]], r
     """The persona customer's factor questions (factor, pattern) and one pattern for its
     comments on the last turn (reactions, acknowledgements, "not ready", decisions)."""
     bank = phrases()[language]
-    asks = [
-        (factor, re.compile(_pattern(t), re.I))
-        for factor, templates in bank["ask_factor"].items()
-        for t in templates
-    ]
+    asks = [(factor, re.compile(_pattern(t), re.I)) for factor, t in all_questions(language)]
     comment_keys = [
         k for k in bank if k.startswith(("react_", "acknowledge_", "decide_", "not_ready"))
     ]

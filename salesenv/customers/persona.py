@@ -45,7 +45,8 @@ import yaml
 
 from salesenv.cues import lexicon
 from salesenv.customers.base import CustomerLM, CustomerReply, CustomerRequest
-from salesenv.customers.profile import CustomerProfile, build_profile
+from salesenv.customers.profile import CustomerProfile
+from salesenv.customers.questions import product_kind, product_profile, question_bank
 from salesenv.customers.temperament import (
     FOLLOWUP_COOLDOWN,
     FOLLOWUP_MIN_INTENT,
@@ -151,6 +152,8 @@ class _Conversation:
     focus: str | None = None
     misfit_name: str = ""
     last_events: set[str] = field(default_factory=set)
+    #: Question templates per factor, worded for the kind of product (`questions.py`).
+    questions: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def engaged(self) -> bool:
@@ -256,7 +259,7 @@ class PersonaCustomer(CustomerLM):
     ) -> _Conversation:
         # A follow-up keeps the first session's profile: the later prompts quote the history,
         # which must not count as product information.
-        profile = carry.profile if carry else build_profile(scenario)
+        profile = carry.profile if carry else product_profile(scenario)
         temperament = TEMPERAMENTS[profile.difficulty]
         rng = random.Random(f"{seed}:{scenario.id}:start")
         agenda: list[tuple[str, object]] = []
@@ -277,6 +280,7 @@ class PersonaCustomer(CustomerLM):
             buy_threshold=temperament.buy_threshold + rng.uniform(-0.04, 0.04),
             agenda=agenda,
             portfolio=scenario if isinstance(scenario, PortfolioScenario) else None,
+            questions=question_bank(product_kind(scenario).kind, profile.language),
         )
         if carry is not None:
             _continue_from(state, carry, rng)
@@ -453,7 +457,8 @@ class PersonaCustomer(CustomerLM):
     ) -> str:
         lang = st.profile.language
         bank = self._bank[lang]
-        options = bank[key[0]][key[1]] if isinstance(key, tuple) else bank[key]
+        # The one keyed move, ("ask_factor", factor), asks in the words of the product's kind.
+        options = st.questions[key[1]] if isinstance(key, tuple) else bank[key]
         fresh = [i for i in range(len(options)) if (str(key), i) not in st.used] or list(
             range(len(options))
         )
