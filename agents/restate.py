@@ -60,7 +60,7 @@ _EN_JOIN_WORDS = re.compile(r"\s+(?=(?:" + "|".join(_EN_JOINS) + r")\s)", re.I)
 _ZH_JOIN_ORDER = sorted(_ZH_JOINS, key=len, reverse=True)
 _ZH_JOIN_WORDS = re.compile("(?=" + "|".join(_ZH_JOIN_ORDER) + ")")
 _EN_PREPOSITIONS = frozenset(
-    "of for from in on at to by over under within after before per via across".split()
+    "of for from in on at to by over under within after before per via across above below into".split()
 )
 #: Connectives the agent puts between clauses that the sheet separates by punctuation.
 _CONNECTIVES = {"en": ("also", "on top of that", "and besides"), "zh": ("而且", "另外", "再有")}
@@ -81,13 +81,17 @@ def restate(fact: str, language: str) -> str:
 
     Returns:
         A restatement that keeps the fact's numbers, names and key terms and shares no
-        span of `COPY_THRESHOLD[language]` units with it (see the module docstring).
+        span of `COPY_THRESHOLD[language]` units with it (see the module docstring); a
+        fact shorter than that cannot be a copy and comes back as it is.
     """
     limit = COPY_THRESHOLD[language]
+    text = fact.strip().rstrip("。.!！ ")
+    if len(copy_units(text, language)) < limit:
+        return text  # too short to be a copy: said as it is
     en = language == "en"
     # Each piece with the glue that goes before it; None: a connective of the agent's.
     pieces: list[tuple[str | None, str]] = []
-    for clause, joined in _clauses(fact.strip().rstrip("。.!！ "), language):
+    for clause, joined in _clauses(text, language):
         broken = _shorten(clause, language, limit)
         pieces.append(((" " if en else "，") if joined else None, broken[0][1]))
         pieces.extend(broken[1:])

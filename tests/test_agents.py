@@ -155,7 +155,8 @@ def test_scripted_agent_answers_the_opening_question_with_the_best_matching_fact
         "Hi, I'm looking at power banks. Is it safe? I worry about overheating.", info
     )
     assert reply.startswith("Hello! I'm the advisor for PowerCube.")
-    assert "An overheating cut-off stops charging above 45 degrees" in reply  # not CE
+    # The overheating fact, not the CE one, in the agent's own words (issue 15).
+    assert "An overheating cut-off stops charging, as it happens, above 45 degrees" in reply
     assert reply.endswith("what you're hoping it will do for you?")
     # An opening without a question gets the plain greeting.
     agent.reset(info)

@@ -23,7 +23,6 @@ from salesenv.env import SalesEnv
 from salesenv.evaluation import play, run_episode
 from salesenv.report import copied_share, turns_table
 from salesenv.rewards import RubricJudge
-from salesenv.rewards.judge import RubricWeights
 from salesenv.runner import select_suite
 from salesenv.scenarios import ScenarioSampler
 from salesenv.scenarios.scenario import Scenario

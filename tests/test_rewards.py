@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from salesenv.agents.restate import restate
 from salesenv.dialogue import Decision, Dialogue, Turn
 from salesenv.rewards import (
     INTENT_POINTS,
@@ -47,9 +48,9 @@ def _good_sale(scenario, seller_closes=True):
     lines = [
         "Hello! May I ask what matters most to you?",
         question,
-        f"Good question. {fact}",
+        f"Good question. {restate(fact, 'en')}",  # own words: pasting costs points
         "I'm worried it might not suit me.",
-        f"I understand the concern. {other_fact}",
+        f"I understand the concern. {restate(other_fact, 'en')}",
         "Okay, that helps.",
     ]
     if seller_closes:
@@ -94,7 +95,7 @@ def test_blend_writes_every_part(en_scenario):
         assert score.final == pytest.approx(alpha * score.intent + (1 - alpha) * score.judge)
         record = score.as_dict()
         assert record["profile"] == name and record["alpha"] == alpha
-        assert record["intent_scorer"] == "decision-v1" and record["judge_name"] == "rubric-v2"
+        assert record["intent_scorer"] == "decision-v1" and record["judge_name"] == "rubric-v3"
 
 
 def test_rubric_rewards_a_seller_driven_close(en_scenario):
