@@ -156,6 +156,11 @@ def test_restatement_examples():
     )
 
 
+def test_a_fact_shorter_than_the_threshold_is_said_as_it_is():
+    assert restate("保修两年，全国联保。", "zh") == "保修两年，全国联保"  # 8 characters
+    assert restate("Free returns within 30 days.", "en") == "Free returns within 30 days"
+
+
 def test_scripted_agent_restates_facts_in_both_languages_and_verbatim_pastes(scenario):
     sheet = fact_sheet(scenario)
     fact = scenario.product.facts[0]
