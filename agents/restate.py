@@ -9,7 +9,8 @@ needs from a fact (its numbers with their units, names, key terms) and breaks it
    "with", "but", "while", "which"; "和", "并", "但", "同时", ...).
 2. A joining word is swapped for one of the agent's own ("and" -> "plus", "with" ->
    "featuring", "和" -> "以及"), and clauses that the sheet ran together with punctuation
-   get a connective of the agent's between them ("also", "on top of that"; "而且", "另外").
+   get a connective of the agent's between them ("on top of that", "what is more"; "而且",
+   "此外"; not "also" / "另外", which open the scripted agent's volunteered facts).
 3. A clause that is still as long as the copy threshold is broken near its middle: an
    aside of the agent's goes before a preposition (", in fact,", ", mind you,"), or in
    Chinese a "的" is left out, else "呢，" goes after the topic, before an adverb or
@@ -63,7 +64,10 @@ _EN_PREPOSITIONS = frozenset(
     "of for from in on at to by over under within after before per via across above below into".split()
 )
 #: Connectives the agent puts between clauses that the sheet separates by punctuation.
-_CONNECTIVES = {"en": ("also", "on top of that", "and besides"), "zh": ("而且", "另外", "再有")}
+_CONNECTIVES = {
+    "en": ("on top of that", "what is more", "and besides"),
+    "zh": ("而且", "此外", "再有"),
+}
 #: What goes between the halves of a long clause cut before a preposition / an adverb.
 _ASIDE = {"en": (", in fact, ", ", mind you, ", ", as it happens, "), "zh": ("呢，",)}
 _ARTICLES = frozenset({"a", "an", "the"})

@@ -149,7 +149,9 @@ def test_restatement_keeps_numbers_and_terms_but_not_the_wording(language, fact)
 def test_restatement_examples():
     assert restate(
         "Delivered within 15 days, carried up to your space and assembled for you", "en"
-    ) == ("Delivered within 15 days, also carried up to your space plus assembled for you")
+    ) == (
+        "Delivered within 15 days, on top of that carried up to your space plus assembled for you"
+    )
     assert (
         restate("App内置学习专注歌单和25分钟专注计时模式", "zh")
         == "App内置学习专注歌单，以及25分钟专注计时模式"
