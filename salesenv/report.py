@@ -89,7 +89,11 @@ def customer_label(record: Record) -> str:
     ("unrecorded customer" for records of schema 0, which did not record it)."""
     customer = (record.get("versions") or {}).get("customer") or {}
     model = str(customer.get("model") or customer.get("backend") or "unrecorded customer")
-    return "persona" if model == "persona-rules" else Path(model).name or model
+    if model == "persona-rules":
+        # Version 1 read only words; version 2 reads by meaning unless told "lexical".
+        lexical = customer.get("understanding", "lexical") == "lexical"
+        return "persona (lexical)" if lexical else "persona"
+    return Path(model).name or model
 
 
 def bootstrap_mean(

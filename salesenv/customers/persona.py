@@ -34,19 +34,16 @@ replacement for an LLM customer.
 
 from __future__ import annotations
 
-import functools
 import random
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from importlib import resources
-
-import yaml
 
 from salesenv.cues import lexicon
 from salesenv.customers.base import CustomerLM, CustomerReply, CustomerRequest
 from salesenv.customers.profile import CustomerProfile
 from salesenv.customers.questions import product_kind, product_profile, question_bank
+from salesenv.customers.reading import phrases, sheet_meaning
 from salesenv.customers.temperament import (
     FOLLOWUP_COOLDOWN,
     FOLLOWUP_MIN_INTENT,
@@ -62,6 +59,7 @@ from salesenv.customers.temperament import (
     LOSS_EMPTY,
     LOSS_IGNORED,
     LOSS_MISFIT,
+    LOSS_UNSUPPORTED,
     MISTAKES,
     TEMPERAMENTS,
     Temperament,
@@ -69,6 +67,7 @@ from salesenv.customers.temperament import (
 )
 from salesenv.customers.turn_checks import check_turn
 from salesenv.dialogue import Decision, Dialogue
+from salesenv.meaning import prefetch
 from salesenv.scenarios.portfolio_scenarios import PortfolioScenario, named_products
 from salesenv.scenarios.scenario import Scenario
 
@@ -82,6 +81,7 @@ _REACTION_ORDER = (
     "trick",
     "wrong_language",
     "invented",
+    "unsupported",
     "overpromise",
     "concession",
     "pressure",
@@ -97,6 +97,7 @@ _REACTION_KEYS = {
     "trick": "react_trick",
     "wrong_language": "react_wrong_language",
     "invented": "react_invented",
+    "unsupported": "react_unsupported",
     "overpromise": "react_overpromise",
     "concession": "react_concession",
     "pressure": "react_pressure",
@@ -116,13 +117,6 @@ _DECISION_KEYS = {
     Decision.HOSTILE: "decide_hostile",
 }
 _JOIN = {"zh": "", "en": " "}
-
-
-@functools.cache
-def phrases() -> dict:
-    """The customer phrase bank (package data), keyed by language then by move."""
-    path = resources.files("salesenv.customers") / "data" / "phrases.yaml"
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
 @dataclass
@@ -210,6 +204,9 @@ class PersonaCustomer(CustomerLM):
         self._cache.pop(conversation_id, None)
 
     def respond(self, requests: Sequence[CustomerRequest]) -> list[CustomerReply]:
+        if self.understanding == "semantic":
+            # The salesperson turns of all conversations in one encoding pass.
+            prefetch(r.turns[-1].text for r in requests if r.turns)
         return [self._respond_one(r) for r in requests]
 
     def hidden_intent(self, conversation_id: str) -> float | None:
@@ -311,6 +308,17 @@ class PersonaCustomer(CustomerLM):
         profile = st.profile
         lex = lexicon(profile.language)
         checks = check_turn(text, profile.language, profile.sheet, st.history)
+        grounded = set(checks.grounded)
+        topics = set(lex.factors_in(text))
+        unsupported = False
+        if self.understanding == "semantic" and profile.facts:
+            meaning = sheet_meaning(profile.language, profile.facts, profile.reference).read(text)
+            if not checks.unsupported_claim:
+                # A turn that invents numbers or promises earns no credit by meaning: "绝对稳赚，
+                # 零风险" is close to a safety fact in words, not in what it claims.
+                grounded |= meaning.grounded
+                topics |= set(meaning.about)
+                unsupported = bool(meaning.unsupported)
         reading = _Reading(
             is_close=lex.has("close", text),
             is_discovery=lex.has("discovery", text) and st.discoveries < 2,
@@ -321,21 +329,26 @@ class PersonaCustomer(CustomerLM):
                 reading.loss += loss
                 if finding in HOSTILITY:
                     st.hostility += HOSTILITY[finding]
+        if unsupported:
+            reading.events.add("unsupported")
+            reading.loss += LOSS_UNSUPPORTED
         st.history.append(checks.tokens)
         if st.portfolio is not None and self._track_pitches(st, text):
             reading.events.add("misfit")
             reading.loss += LOSS_MISFIT
-        self._credit(st, reading, checks.grounded, text)
+        self._credit(st, reading, grounded, topics, text)
         return reading
 
     @staticmethod
-    def _credit(st: _Conversation, reading: _Reading, grounded: set[str], text: str) -> None:
+    def _credit(
+        st: _Conversation, reading: _Reading, grounded: set[str], topics: set[str], text: str
+    ) -> None:
         """Adds what the turn earns: an answer to the pending question, facts on new
         factors, a discovery question; or marks it vague, or an early close."""
         profile = st.profile
         kind, item = st.pending or ("", None)
         if kind:
-            _rate_answer(st, reading, kind, item, grounded, text)
+            _rate_answer(st, reading, kind, item, grounded, topics, text)
         for factor in sorted(grounded - st.addressed - {item}):
             reading.gain += (
                 GAIN_NEW_TOP_FACTOR if factor in profile.decision_factors else GAIN_NEW_FACTOR
@@ -486,9 +499,11 @@ def _rate_answer(
     kind: str,
     item: object,
     grounded: set[str],
+    topics: set[str],
     text: str,
 ) -> None:
-    """Rates the turn as an answer to the customer's pending question or pain point."""
+    """Rates the turn as an answer to the customer's pending question or pain point
+    (`grounded`: factors it gave facts on; `topics`: factors it talks about)."""
     lex = lexicon(st.profile.language)
     if kind == "factor":
         factor, excuses = item, ("honest_unknown",)
@@ -500,7 +515,7 @@ def _rate_answer(
         reading.gain += gain
         reading.events.add("good")
         reading.productive = True
-    elif factor in lex.factors_in(text) or any(lex.has(cue, text) for cue in excuses):
+    elif factor in topics or any(lex.has(cue, text) for cue in excuses):
         # Talking about the topic without facts, showing empathy for a pain point, or
         # honestly admitting a gap, is a partial answer: no penalty, little gain.
         reading.gain += GAIN_PARTIAL

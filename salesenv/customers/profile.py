@@ -36,6 +36,8 @@ class CustomerProfile:
             those the product information has facts about (for a public script, only those
             its script names).
         sheet: Ground truth for checking the salesperson's claims.
+        facts: The (factor, text) facts behind `sheet`, for reading by meaning.
+        reference: All product information the salesperson was given (its prompt).
     """
 
     language: str
@@ -47,11 +49,19 @@ class CustomerProfile:
     pain_points: tuple[Fact, ...]
     follow_up_factors: frozenset[str]
     sheet: FactSheet
+    facts: tuple[tuple[str, str], ...] = ()
+    reference: str = ""
 
 
 @functools.lru_cache(maxsize=4096)
 def fact_sheet(scenario: Scenario) -> FactSheet:
     """The product sheet of a scenario prepared for grounding checks (cached per scenario)."""
+    return FactSheet.build(scenario.language, sheet_facts(scenario), scenario.salesperson_prompt)
+
+
+@functools.lru_cache(maxsize=4096)
+def sheet_facts(scenario: Scenario) -> tuple[tuple[str, str], ...]:
+    """The (factor, text) facts that answer the customer's questions (cached per scenario)."""
     if isinstance(scenario, PortfolioScenario):
         # Only facts of products that fit the customer answer its questions; the numbers
         # and wording of every product in the prompt count as supported.
@@ -65,7 +75,7 @@ def fact_sheet(scenario: Scenario) -> FactSheet:
             found = lex.factors_in(sentence)
             if found and len(sentence.strip()) > 4:
                 facts.append((sorted(found)[0], sentence.strip(" -*•\t")))
-    return FactSheet.build(scenario.language, facts, scenario.salesperson_prompt)
+    return tuple(facts)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -91,6 +101,8 @@ def build_profile(scenario: Scenario) -> CustomerProfile:
             pain_points=persona.pain_points,
             follow_up_factors=frozenset(f.factor for p in products for f in p.facts),
             sheet=fact_sheet(scenario),
+            facts=sheet_facts(scenario),
+            reference=scenario.salesperson_prompt,
         )
         return _script_concerns(profile) if scenario.source == "salesllm" else profile
     if scenario.persona is not None:
@@ -145,4 +157,6 @@ def _parse_profile(scenario: Scenario) -> CustomerProfile:
         pain_points=tuple(pains[:3]),
         follow_up_factors=frozenset(f for f, _ in sheet.facts),
         sheet=sheet,
+        facts=sheet_facts(scenario),
+        reference=scenario.salesperson_prompt,
     )

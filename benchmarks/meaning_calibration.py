@@ -1,0 +1,167 @@
+"""How the thresholds of `salesenv.meaning` were chosen: a sweep on the DEV probes.
+
+    python benchmarks/meaning_calibration.py [--split dev]
+
+Reads the hand-written probes of `benchmarks/meaning_probes/dev.yaml` (never the test
+split, which is for reporting) and, for each candidate value of a threshold, reads every
+answer with `salesenv.meaning.SheetMeaning` alone (no episode), printing:
+
+- `STATES_FACT`: per language, the share of paraphrases that state the fork's factor
+  (credited as the answer) and of off-topic facts that do (wrongly credited), plus the
+  share of verbatim facts credited (must stay 100%);
+- `SUPPORTED`: per language, the share of unsupported claims flagged and of supported
+  paraphrases falsely flagged;
+- the scripted agent's false flags: the share of its turns on the built-in suite (first
+  `--episodes` seeds per language) read as unsupported claims — it never invents, so every
+  flag is false.
+
+The chosen values are the module's constants; the README and docs/persona_customer.md
+show this table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import meaning_probe
+
+import salesenv
+from salesenv import meaning
+from salesenv.agents import ScriptedSalesAgent
+from salesenv.customers import PersonaCustomer
+from salesenv.customers.reading import factor_prototypes
+from salesenv.evaluation import run_episode
+from salesenv.meaning import SheetMeaning
+
+
+@contextmanager
+def threshold(name: str, value: float) -> Iterator[None]:
+    """Sets one module threshold of `salesenv.meaning` for the duration of the block."""
+    old = getattr(meaning, name)
+    setattr(meaning, name, value)
+    try:
+        yield
+    finally:
+        setattr(meaning, name, old)
+
+
+def sheets(probes: meaning_probe.ProbeSet) -> dict[tuple[str, str], tuple[SheetMeaning, object]]:
+    """(product, language) -> its SheetMeaning and scenario."""
+    found = {}
+    for item in (*probes.forks, *probes.claims):
+        key = (item.product, item.language)
+        if key not in found:
+            scenario = meaning_probe.probe_scenario(item.product, item.language)
+            facts = tuple((f.factor, f.text) for f in scenario.product.facts)
+            found[key] = (
+                SheetMeaning(
+                    item.language,
+                    facts,
+                    factor_prototypes(item.language),
+                    scenario.salesperson_prompt,
+                ),
+                scenario,
+            )
+    return found
+
+
+def pct(hits: list[bool]) -> str:
+    return f"{100 * sum(hits) / len(hits):.0f}%" if hits else "-"
+
+
+def fact_sweep(probes, table, values) -> None:
+    print(
+        "| STATES_FACT | BACKGROUND_MARGIN | lang | verbatim credited | paraphrase credited "
+        "| off-topic credited |"
+    )
+    print("|---:|---:|---|---:|---:|---:|")
+    for value, margin in values:
+        with threshold("STATES_FACT", value), threshold("BACKGROUND_MARGIN", margin):
+            for lang in ("en", "zh"):
+                rows = {"verbatim": [], "paraphrase": [], "off": []}
+                for fork in (f for f in probes.forks if f.language == lang):
+                    sheet, scenario = table[(fork.product, lang)]
+                    off = meaning_probe.off_topic_fact(scenario, fork.factor).text
+                    for kind, text in (
+                        ("verbatim", fork.fact),
+                        ("paraphrase", fork.paraphrase),
+                        ("off", off),
+                    ):
+                        rows[kind].append(fork.factor in sheet.read(text).grounded)
+                print(
+                    f"| {value:.2f} | {margin:.2f} | {lang} | {pct(rows['verbatim'])} | "
+                    f"{pct(rows['paraphrase'])} | {pct(rows['off'])} |"
+                )
+
+
+def claim_sweep(probes, table, values) -> None:
+    print("\n| SUPPORTED | lang | unsupported flagged | supported falsely flagged |")
+    print("|---:|---|---:|---:|")
+    for value in values:
+        with threshold("SUPPORTED", value):
+            for lang in ("en", "zh"):
+                bad = [
+                    bool(table[(c.product, lang)][0].read(c.claim).unsupported)
+                    for c in probes.claims
+                    if c.language == lang
+                ]
+                good = [
+                    bool(table[(f.product, lang)][0].read(f.paraphrase).unsupported)
+                    for f in probes.forks
+                    if f.language == lang
+                ]
+                print(f"| {value:.2f} | {lang} | {pct(bad)} | {pct(good)} |")
+
+
+def scripted_false_flags(episodes: int) -> None:
+    print("\n| lang | scripted turns | read as unsupported claims |")
+    print("|---|---:|---:|")
+    for lang in ("en", "zh"):
+        customer = PersonaCustomer("semantic")
+        env = salesenv.make(f"SalesLLM-{lang}-mixed", customer=customer)
+        turns = flagged = 0
+        for seed in range(episodes):
+            result = run_episode(env, ScriptedSalesAgent(), seed=seed)
+            profile_sheet = None
+            for turn in result.transcript:
+                if turn["role"] != "salesperson":
+                    continue
+                if profile_sheet is None:
+                    profile_sheet = _sheet_of(env)
+                turns += 1
+                flagged += bool(profile_sheet.read(turn["text"]).unsupported)
+        print(f"| {lang} | {turns} | {100 * flagged / max(turns, 1):.1f}% |")
+
+
+def _sheet_of(env) -> SheetMeaning:
+    scenario = env.unwrapped.scenario
+    from salesenv.customers.profile import sheet_facts
+    from salesenv.customers.reading import sheet_meaning
+
+    return sheet_meaning(scenario.language, sheet_facts(scenario), scenario.salesperson_prompt)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--split", default="dev", choices=["dev"])
+    parser.add_argument("--episodes", type=int, default=100)
+    args = parser.parse_args()
+    probes = meaning_probe.load_probes(args.split)
+    table = sheets(probes)
+    fact_sweep(
+        probes,
+        table,
+        [(v, m) for v in (0.40, 0.45, 0.50, 0.55) for m in (0.05, 0.10, 0.15)],
+    )
+    claim_sweep(probes, table, [0.40, 0.45, 0.50, 0.55, 0.60])
+    scripted_false_flags(args.episodes)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,388 @@
+"""Reads utterances by meaning: static word vectors, sentence vectors, and which product
+facts and decision factors a salesperson turn speaks to.
+
+`salesenv.cues` reads text by cue words and token overlap; this module adds meaning, so
+that "you can just throw it in the washer" states the fact "Machine washable at 30°C"
+although the two share no word. Shared by the persona customer (to credit answers) and the
+rubric judge, like `salesenv.cues`.
+
+How: each word has a static vector distilled from multilingual-e5-small
+(`examples/distill_word_vectors.py`, shipped as `salesenv/data/word_vectors.npz`, about
+52,000 English and Chinese words and every common Chinese character); a text's vector is
+the SIF-weighted mean of its words' vectors (frequent words weigh less), L2-normalised.
+English is split into words, Chinese by forward maximum matching against the vocabulary
+(unknown words fall back to characters). A transformer encoder would read better but costs
+about 30 ms per sentence on two CPU cores; these vectors cost microseconds, so the
+persona customer stays a fast environment.
+
+Reading a turn: the turn is cut into clauses; each clause is compared with every fact of
+the product (and with each fact's clauses) and with prototype questions of every decision
+factor. A clause *states* the fact it is most similar to when the cosine reaches
+`STATES_FACT` and beats the second-best fact of another factor by `FACT_MARGIN`; it *is
+about* a factor when its similarity to that factor's prototypes reaches `ABOUT_FACTOR`.
+The thresholds were chosen on the dev split of `benchmarks/meaning_probes/` (never on the
+test split): see `docs/persona_customer.md`.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+import yaml
+
+from salesenv.cues import lexicon, tokens
+
+#: Support (see `support`) at which a clause states the product fact it supports best.
+STATES_FACT = 0.45
+#: How much better a clause must support its fact than any sentence of generic sales talk
+#: (`salesenv/data/meaning.yaml`), so that "let me know if you have questions" states nothing.
+BACKGROUND_MARGIN = 0.10
+#: Support by one of a factor's prototypes (its names, the customer's questions about it)
+#: at which a clause is about that factor.
+ABOUT_FACTOR = 0.55
+#: Support by the whole product information below which a claim is unsupported.
+SUPPORTED = 0.60
+#: Support by generic sales talk at which a clause is talk, not a claim about the product.
+FRAMING = 0.6
+#: Known words a clause needs to count as a claim.
+CLAIM_WORDS = 3
+#: Cue kinds whose clauses are never claims.
+_NOT_CLAIMS = ("greeting", "empathy", "discovery", "close", "next_step", "honest_unknown")
+#: SIF smoothing: a word of probability p weighs SIF_A / (SIF_A + p).
+SIF_A = 1e-4
+#: Clauses shorter than this many known words are not compared (greetings, "yes").
+MIN_WORDS = 2
+
+_EN_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+_SCRIPT = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[a-z]+(?:'[a-z]+)?")
+#: Where clauses end: sentence and clause punctuation, but not the point or comma of a number.
+_CLAUSE_END = re.compile(r"[。！？!?；;\n，、:：—]|(?<!\d)[.,]|[.,](?!\d)")
+_SENTENCE_END = re.compile(r"[。！？!?；;\n]|(?<!\d)\.|\.(?!\d)")
+_SUFFIXES = ("'s", "s", "es", "ed", "d", "ing", "ly", "er", "ers")
+_MAX_ZH_WORD = 4
+
+
+class WordVectors:
+    """The static word vectors and the text encoder built on them.
+
+    Args:
+        path: An `.npz` file written by `examples/distill_word_vectors.py` (default: the
+            one shipped with salesenv).
+    """
+
+    def __init__(self, path: str | None = None) -> None:
+        source = path or resources.files("salesenv") / "data" / "word_vectors.npz"
+        with source.open("rb") if path is None else open(path, "rb") as handle:
+            data = np.load(handle)
+            words = str(data["words"]).split("\n")
+            vectors = data["vectors"].astype(np.float32) * data["scales"][:, None]
+            log_frequency = data["log_frequency"].astype(np.float64)
+            self.source = str(data["source"])
+        weights = (SIF_A / (SIF_A + np.exp(log_frequency))).astype(np.float32)
+        self._weights = weights
+        self._vectors = vectors * weights[:, None]
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        self._unit = vectors / np.where(norms > 0, norms, 1.0)
+        self._index = {w: i for i, w in enumerate(words)}
+        self.dim = vectors.shape[1]
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._words: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+
+    def word_ids(self, text: str) -> list[int]:
+        """The vocabulary indices of the words of `text` (English words, Chinese words by
+        forward maximum matching); unknown words are left out."""
+        ids: list[int] = []
+        index = self._index
+        for run in _SCRIPT.findall(text.lower()):
+            if run[0].isascii():
+                found = index.get(run)
+                if found is None:
+                    found = next(
+                        (
+                            index[run[: -len(s)]]
+                            for s in _SUFFIXES
+                            if run.endswith(s) and run[: -len(s)] in index
+                        ),
+                        None,
+                    )
+                if found is not None:
+                    ids.append(found)
+                continue
+            i = 0
+            while i < len(run):
+                for size in range(min(_MAX_ZH_WORD, len(run) - i), 0, -1):
+                    found = index.get(run[i : i + size])
+                    if found is not None:
+                        ids.append(found)
+                        i += size
+                        break
+                else:
+                    i += 1
+        return ids
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalised vectors of `texts`, one row each (zeros for a text with no known
+        word). Cached per text."""
+        rows = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            cached = self._cache.get(text)
+            if cached is None:
+                ids = self.word_ids(text)
+                cached = self._vectors[ids].sum(axis=0) if ids else rows[row]
+                norm = float(np.linalg.norm(cached))
+                cached = cached / norm if norm > 0 else cached
+                self._cache[text] = cached
+                if len(self._cache) > 50_000:
+                    self._cache.popitem(last=False)
+            rows[row] = cached
+        return rows
+
+    def known_words(self, text: str) -> int:
+        """How many words of `text` the vocabulary knows."""
+        return len(self.words(text)[1])
+
+    def words(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """The unit vectors of the known words of `text` (one row each) and their SIF
+        weights. Cached per text."""
+        found = self._words.get(text)
+        if found is None:
+            ids = self.word_ids(text)
+            found = (self._unit[ids], self._weights[ids])
+            self._words[text] = found
+            if len(self._words) > 50_000:
+                self._words.popitem(last=False)
+        return found
+
+
+def support(claim: tuple[np.ndarray, np.ndarray], source: np.ndarray) -> float:
+    """How much of a claim's words the source's words carry: for each word of the claim its
+    best cosine with any word of the source, averaged with the claim's SIF weights (rare
+    words count most). 1 when every word is in the source; about 0.3 to 0.5 for unrelated
+    text. Takes `WordVectors.words` of the claim and the word vectors of the source."""
+    vectors, weights = claim
+    if not len(weights) or not len(source):
+        return 0.0
+    best = (vectors @ source.T).max(axis=1)
+    return float(best @ weights / weights.sum())
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Several texts' word vectors stacked in one matrix, for `support` against each."""
+
+    words: np.ndarray
+    starts: np.ndarray
+
+    @classmethod
+    def of(cls, matrices: Sequence[np.ndarray], dim: int) -> Sources:
+        kept = [m for m in matrices if len(m)] or [np.zeros((1, dim), dtype=np.float32)]
+        starts = np.cumsum([0] + [len(m) for m in kept[:-1]])
+        return cls(np.concatenate(kept).astype(np.float32), starts)
+
+    def support(self, claim: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """`support` of the claim by each source, in one matrix product."""
+        vectors, weights = claim
+        if not len(weights):
+            return np.zeros(len(self.starts), dtype=np.float32)
+        best = np.maximum.reduceat(vectors @ self.words.T, self.starts, axis=1)
+        return weights @ best / weights.sum()
+
+
+@functools.cache
+def word_vectors() -> WordVectors:
+    """The shipped word vectors, loaded once per process."""
+    return WordVectors()
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of a text (cut at sentence ends, not at the point of a number)."""
+    return [c.strip() for c in _SENTENCE_END.split(text) if c.strip()]
+
+
+def clauses(text: str) -> list[str]:
+    """The clauses of a text (cut at sentence ends, commas, colons and dashes)."""
+    return [c.strip() for c in _CLAUSE_END.split(text) if c.strip()]
+
+
+@dataclass(frozen=True)
+class TurnMeaning:
+    """What a salesperson turn speaks to, by meaning.
+
+    Attributes:
+        stated_facts: Indices of the product facts the turn states.
+        grounded: Factors of those facts.
+        about: Factors the turn talks about (facts or not), most similar first.
+        unsupported: Clauses that claim something about the product that nothing in the
+            product information supports (see `SheetMeaning.read`).
+    """
+
+    stated_facts: frozenset[int]
+    grounded: frozenset[str]
+    about: tuple[str, ...]
+    unsupported: tuple[str, ...] = ()
+
+
+_NOTHING = TurnMeaning(frozenset(), frozenset(), ())
+
+
+class SheetMeaning:
+    """One product's information prepared for reading turns by meaning (once per sheet).
+
+    Args:
+        language: The scenario's language.
+        facts: (factor, text) pairs of the product's facts.
+        prototypes: Factor id -> texts that ask or talk about it (the customer's questions
+            and the factor's names).
+        reference_text: All product information the salesperson was given (facts, selling
+            points, price, description); a claim its words carry is supported.
+        vectors: The word vectors (default: the shipped ones).
+    """
+
+    def __init__(
+        self,
+        language: str,
+        facts: Sequence[tuple[str, str]],
+        prototypes: dict[str, Sequence[str]],
+        reference_text: str = "",
+        vectors: WordVectors | None = None,
+    ) -> None:
+        self.language = language
+        self.vectors = vectors or word_vectors()
+        self.facts = tuple(facts)
+        dim = self.vectors.dim
+        self._fact_words = Sources.of([self.vectors.words(t)[0] for _, t in self.facts], dim)
+        self._factor_of_fact = [factor for factor, _ in self.facts]
+        self._proto_factor = [factor for factor, texts in prototypes.items() for _ in texts]
+        self._prototypes = prototype_words(prototypes)
+        reference = [reference_text, *(text for _, text in self.facts)]
+        self._reference_words = np.concatenate([self.vectors.words(text)[0] for text in reference])
+        self._reference_tokens = tokens(" ".join(reference), language)
+        self._background = background_words(language)
+
+    def read(self, text: str) -> TurnMeaning:
+        """What `text` speaks to (see the module docstring).
+
+        A clause is an unsupported claim when it is a statement (not a question), is not talk about the conversation itself (it is not
+        carried by a sentence of generic sales talk to `FRAMING`, and has no cue word of
+        greetings, empathy, discovery, closing or honest gaps), and neither its words'
+        meaning (`support` by the whole product information below `SUPPORTED`) nor its
+        tokens (under half found in the product information) are in the product
+        information.
+        """
+        units = [c for c in clauses(text) if self.vectors.known_words(c) >= MIN_WORDS]
+        if not units:
+            return _NOTHING
+        stated: set[int] = set()
+        generic: list[float] = []
+        claims: list[str] = []  # units that state no fact: candidates for unsupported claims
+        for unit in units:
+            words = self.vectors.words(unit)
+            generic.append(float(self._background.support(words).max()))
+            scores = self._fact_words.support(words) if self.facts else np.zeros(1)
+            top = int(np.argmax(scores))
+            if scores[top] >= STATES_FACT and scores[top] - generic[-1] >= BACKGROUND_MARGIN:
+                stated.add(top)
+            else:
+                claims.append(unit)
+        return TurnMeaning(
+            stated_facts=frozenset(stated),
+            grounded=frozenset(self._factor_of_fact[i] for i in stated),
+            about=self._about(units, generic),
+            unsupported=self._unsupported(text, claims),
+        )
+
+    def _about(self, units: list[str], generic: list[float]) -> tuple[str, ...]:
+        """The factors a unit talks about: one of their prototypes carries the unit's words
+        to `ABOUT_FACTOR`, `BACKGROUND_MARGIN` better than generic sales talk does; most
+        similar first."""
+        about: dict[str, float] = {}
+        for unit, talk in zip(units, generic, strict=True):
+            scores = self._prototypes.support(self.vectors.words(unit))
+            for j in np.flatnonzero(scores >= max(ABOUT_FACTOR, talk + BACKGROUND_MARGIN)):
+                factor = self._proto_factor[j]
+                about[factor] = max(about.get(factor, 0.0), float(scores[j]))
+        return tuple(sorted(about, key=lambda f: -about[f]))
+
+    def _unsupported(self, text: str, claims: list[str]) -> tuple[str, ...]:
+        """The sentences of `text` that claim what the product information does not
+        support (see `read`); `claims` are the clauses that stated no fact."""
+        lex = lexicon(self.language)
+        found = []
+        for sentence in sentences(text):
+            parts = [c for c in clauses(sentence) if self.vectors.known_words(c) >= MIN_WORDS]
+            if not parts or any(part not in claims for part in parts):
+                continue  # a clause of it states a fact: the sentence is grounded
+            words = self.vectors.words(sentence)
+            if _is_question(sentence, text) or len(words[1]) < CLAIM_WORDS:
+                continue
+            if float(self._background.support(words).max()) >= FRAMING:
+                continue
+            if any(lex.has(cue, sentence) for cue in _NOT_CLAIMS):
+                continue
+            if support(words, self._reference_words) >= SUPPORTED:
+                continue
+            toks = tokens(sentence, self.language)
+            if toks and len(toks & self._reference_tokens) / len(toks) >= 0.5:
+                continue
+            found.append(sentence)
+        return tuple(found)
+
+
+_PROTOTYPES: dict[int, tuple[dict[str, Sequence[str]], Sources]] = {}
+
+
+def prototype_words(prototypes: dict[str, Sequence[str]]) -> Sources:
+    """The word vectors of every prototype text, in the order of `prototypes` (computed
+    once per prototype table: callers pass the same cached table for every sheet)."""
+    entry = _PROTOTYPES.get(id(prototypes))
+    if entry is None or entry[0] is not prototypes:
+        vectors = word_vectors()
+        texts = [text for group in prototypes.values() for text in group]
+        entry = (prototypes, Sources.of([vectors.words(t)[0] for t in texts], vectors.dim))
+        _PROTOTYPES[id(prototypes)] = entry
+    return entry[1]
+
+
+@functools.cache
+def background_words(language: str) -> Sources:
+    """The word vectors of every sentence of generic sales talk in `language` (the
+    prototypes of `salesenv/data/meaning.yaml`)."""
+    path = resources.files("salesenv") / "data" / "meaning.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    vectors = word_vectors()
+    texts = [text for kind in data.values() for text in kind.get(language, [])]
+    return Sources.of([vectors.words(text)[0] for text in texts], vectors.dim)
+
+
+def _is_question(unit: str, text: str) -> bool:
+    """Whether the clause `unit` of `text` is (part of) a question."""
+    end = text.find(unit) + len(unit)
+    tail = text[end : end + 1] if end > 0 else ""
+    return tail in ("?", "？") or unit.rstrip().endswith(("吗", "呢", "么"))
+
+
+def cosine(a: str, b: str) -> float:
+    """The cosine of two texts' vectors (0 when either has no known word)."""
+    va, vb = word_vectors().encode([a, b])
+    return float(va @ vb)
+
+
+def unit_texts(text: str) -> list[str]:
+    """The units `SheetMeaning.read` compares for `text` (for batch encoding)."""
+    vectors = word_vectors()
+    units = [c for c in clauses(text) if vectors.known_words(c) >= MIN_WORDS]
+    return [*units, text] if len(units) > 1 else units
+
+
+def prefetch(texts: Iterable[str]) -> None:
+    """Encodes the units of many turns in one pass (fills the text cache)."""
+    units = [u for text in texts for u in unit_texts(text)]
+    if units:
+        word_vectors().encode(units)
