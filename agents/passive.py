@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from salesenv.agents.base import product_facts
+from salesenv.agents.restate import restate
 from salesenv.cues import lexicon
 
 _LINES = {
@@ -14,7 +15,8 @@ _LINES = {
 
 
 class PassiveSalesAgent:
-    """Answers a question with the first fact on the factor asked about; otherwise waits.
+    """Answers a question with the first fact on the factor asked about, in its own words
+    (`salesenv.agents.restate`, as the salesperson's rules ask); otherwise waits.
 
     A baseline for "knows the product, does not sell": it never asks about needs, never
     handles objections and never proposes a next step.
@@ -31,5 +33,5 @@ class PassiveSalesAgent:
         asked = lexicon(self.language).factors_in(observation)
         for fact in self.facts:
             if fact.factor in asked:
-                return lines["answer"].format(fact=fact.text.rstrip("。. "))
+                return lines["answer"].format(fact=restate(fact.text, self.language))
         return lines["idle"]

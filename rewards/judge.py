@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from salesenv.cues import lexicon
-from salesenv.customers.profile import fact_sheet
+from salesenv.customers.profile import fact_sheet, sheet_facts
+from salesenv.customers.reading import sheet_meaning
 from salesenv.customers.turn_checks import check_turn, copy_index
 from salesenv.dialogue import Decision, Dialogue
 
@@ -81,21 +82,40 @@ class RubricJudge:
     counts `gap_admitted` of a clarified factor (feature `gaps_admitted`), a partial
     answer; admitting a gap that the product information does cover earns nothing.
 
+    Meaning (`understanding="semantic"`, the default; version 3): a turn is read as the
+    semantic persona customer reads it (`salesenv.meaning`), so a faithful paraphrase of a
+    fact clarifies the factor as the fact's own words do, and a sentence that claims what
+    the product information does not support, without numbers or cue words, costs the
+    over-promise points (feature `unsupported_claims`). A turn that already invents numbers
+    or promises gets no credit by meaning. `understanding="lexical"` reads cue words and
+    token overlap only.
+
     It reads only the transcript and the product information, never the simulator's
     hidden state, so it applies to any customer backend.
+
+    Args:
+        weights: The points (default `RubricWeights()`).
+        understanding: "semantic" or "lexical" (see above).
     """
 
     name = "rubric"
     version = "3"
 
-    def __init__(self, weights: RubricWeights | None = None) -> None:
+    def __init__(
+        self, weights: RubricWeights | None = None, understanding: str = "semantic"
+    ) -> None:
+        if understanding not in ("semantic", "lexical"):
+            raise ValueError(
+                f"judge.understanding must be semantic or lexical, got {understanding!r}"
+            )
         self.weights = weights or RubricWeights()
+        self.understanding = understanding
 
     def judge_batch(self, dialogues: Sequence[Dialogue]) -> list[JudgeResult]:
         return [self._judge(d) for d in dialogues]
 
     def _judge(self, dialogue: Dialogue) -> JudgeResult:
-        f = _features(dialogue)
+        f = _features(dialogue, self.understanding == "semantic")
         score = self._points(f, dialogue.decision)
         return JudgeResult(int(min(10, max(0, round(score)))), f)
 
@@ -113,7 +133,8 @@ class RubricJudge:
         elif decision is Decision.MAYBE:
             score += w.maybe
         score -= w.repetition * f["repetitions"] + w.ignored_question * f["ignored_questions"]
-        score -= w.over_promise * f["over_promises"] + w.pressure * f["pressure"]
+        score -= w.over_promise * (f["over_promises"] + f["unsupported_claims"])
+        score -= w.pressure * f["pressure"]
         score -= w.trick * f["tricks"] + w.wrong_language * f["wrong_language"]
         score -= w.copied * f["copied_turns"]
         return score
@@ -131,6 +152,7 @@ _FEATURES = (
     "repetitions",
     "ignored_questions",
     "over_promises",
+    "unsupported_claims",
     "pressure",
     "tricks",
     "wrong_language",
@@ -138,7 +160,7 @@ _FEATURES = (
 )
 
 
-def _features(dialogue: Dialogue) -> dict[str, float]:
+def _features(dialogue: Dialogue, by_meaning: bool = True) -> dict[str, float]:
     """Counts what the salesperson's turns did (see `RubricJudge`)."""
     scenario = dialogue.scenario
     lang = scenario.language
@@ -152,6 +174,7 @@ def _features(dialogue: Dialogue) -> dict[str, float]:
     covered = {factor for factor, _ in sheet.facts}
     seen: list[frozenset[str]] = []
     copies = copy_index(scenario)
+    meanings = sheet_meaning(lang, sheet_facts(scenario), scenario.salesperson_prompt)
     for i, turn in enumerate(turns):
         if turn.role != "salesperson":
             continue
@@ -166,7 +189,12 @@ def _features(dialogue: Dialogue) -> dict[str, float]:
         f["over_promises"] += checks.unsupported_claim
         previous = turns[i - 1].text if i > 0 and turns[i - 1].role == "customer" else ""
         following = turns[i + 1].text if i + 1 < len(turns) else ""
-        grounded = checks.grounded
+        grounded, topics = set(checks.grounded), set(lex.factors_in(text))
+        if by_meaning and not checks.unsupported_claim:
+            meaning = meanings.read(text)
+            grounded |= meaning.grounded
+            topics |= set(meaning.about)
+            f["unsupported_claims"] += bool(meaning.unsupported)
         asked = lex.factors_in(previous) if _is_question(previous) else frozenset()
         asked_all |= asked
         if asked:
@@ -174,7 +202,7 @@ def _features(dialogue: Dialogue) -> dict[str, float]:
             clarified |= asked & grounded
             if lex.has("honest_unknown", text):
                 gaps |= asked - covered
-            replied = asked & (grounded | lex.factors_in(text)) or lex.has("honest_unknown", text)
+            replied = asked & (grounded | topics) or lex.has("honest_unknown", text)
             if not replied:
                 f["ignored_questions"] += 1
         objection = lex.has("customer_objection", previous)

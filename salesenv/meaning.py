@@ -284,7 +284,7 @@ class SheetMeaning:
         claims: list[str] = []  # units that state no fact: candidates for unsupported claims
         for unit in units:
             words = self.vectors.words(unit)
-            generic.append(float(self._background.support(words).max()))
+            generic.append(self._generic(unit))
             scores = self._fact_words.support(words) if self.facts else np.zeros(1)
             top = int(np.argmax(scores))
             if scores[top] >= STATES_FACT and scores[top] - generic[-1] >= BACKGROUND_MARGIN:
@@ -298,13 +298,31 @@ class SheetMeaning:
             unsupported=self._unsupported(text, claims),
         )
 
+    def _generic(self, text: str) -> float:
+        """How well generic sales talk carries `text` (the same for every sheet: cached)."""
+        key = (self.language, text)
+        value = _GENERIC.get(key)
+        if value is None:
+            value = float(self._background.support(self.vectors.words(text)).max())
+            _remember(_GENERIC, key, value)
+        return value
+
+    def _prototype_scores(self, text: str) -> np.ndarray:
+        """`support` of `text` by every factor prototype (the same for every sheet: cached)."""
+        key = (self.language, id(self._prototypes), text)
+        value = _PROTOTYPE_SCORES.get(key)
+        if value is None:
+            value = self._prototypes.support(self.vectors.words(text))
+            _remember(_PROTOTYPE_SCORES, key, value)
+        return value
+
     def _about(self, units: list[str], generic: list[float]) -> tuple[str, ...]:
         """The factors a unit talks about: one of their prototypes carries the unit's words
         to `ABOUT_FACTOR`, `BACKGROUND_MARGIN` better than generic sales talk does; most
         similar first."""
         about: dict[str, float] = {}
         for unit, talk in zip(units, generic, strict=True):
-            scores = self._prototypes.support(self.vectors.words(unit))
+            scores = self._prototype_scores(unit)
             for j in np.flatnonzero(scores >= max(ABOUT_FACTOR, talk + BACKGROUND_MARGIN)):
                 factor = self._proto_factor[j]
                 about[factor] = max(about.get(factor, 0.0), float(scores[j]))
@@ -322,7 +340,7 @@ class SheetMeaning:
             words = self.vectors.words(sentence)
             if _is_question(sentence, text) or len(words[1]) < CLAIM_WORDS:
                 continue
-            if float(self._background.support(words).max()) >= FRAMING:
+            if self._generic(sentence) >= FRAMING:
                 continue
             if any(lex.has(cue, sentence) for cue in _NOT_CLAIMS):
                 continue
@@ -336,6 +354,15 @@ class SheetMeaning:
 
 
 _PROTOTYPES: dict[int, tuple[dict[str, Sequence[str]], Sources]] = {}
+_GENERIC: OrderedDict[tuple[str, str], float] = OrderedDict()
+_PROTOTYPE_SCORES: OrderedDict[tuple[str, int, str], np.ndarray] = OrderedDict()
+_CACHE_SIZE = 50_000
+
+
+def _remember(cache: OrderedDict, key: object, value: object) -> None:
+    cache[key] = value
+    if len(cache) > _CACHE_SIZE:
+        cache.popitem(last=False)
 
 
 def prototype_words(prototypes: dict[str, Sequence[str]]) -> Sources:
@@ -374,15 +401,10 @@ def cosine(a: str, b: str) -> float:
     return float(va @ vb)
 
 
-def unit_texts(text: str) -> list[str]:
-    """The units `SheetMeaning.read` compares for `text` (for batch encoding)."""
-    vectors = word_vectors()
-    units = [c for c in clauses(text) if vectors.known_words(c) >= MIN_WORDS]
-    return [*units, text] if len(units) > 1 else units
-
-
 def prefetch(texts: Iterable[str]) -> None:
-    """Encodes the units of many turns in one pass (fills the text cache)."""
-    units = [u for text in texts for u in unit_texts(text)]
-    if units:
-        word_vectors().encode(units)
+    """Looks up the words of the clauses and sentences of many turns in one pass (fills the
+    per-text cache that `SheetMeaning.read` uses)."""
+    vectors = word_vectors()
+    for text in texts:
+        for part in (*clauses(text), *sentences(text)):
+            vectors.words(part)

@@ -21,6 +21,7 @@ import pytest
 
 import salesenv
 from salesenv.agents import PassiveSalesAgent, RandomSalesAgent
+from salesenv.agents.restate import restate
 from salesenv.customers.base import CustomerRequest
 from salesenv.customers.persona import PersonaCustomer
 from salesenv.customers.temperament import TEMPERAMENTS, decide
@@ -122,7 +123,7 @@ def test_an_easy_customer_whose_questions_get_facts_does_not_brush_off(language)
     for scenario in _suite_scenarios(language, 30):
         easy = _at(scenario, "easy")
         record = run_episode(env, PassiveSalesAgent(), seed=0, options={"scenario": easy})
-        facts = {f.text.rstrip("。. ") for f in easy.product.facts}
+        facts = {restate(f.text, language) for f in easy.product.facts}
         said = [t["text"].rstrip("。. ") for t in record.transcript if t["role"] == "salesperson"]
         if any(line in facts for line in said):
             answered += 1

@@ -35,6 +35,7 @@ replacement for an LLM customer.
 from __future__ import annotations
 
 import random
+import re
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ from salesenv.customers.temperament import (
     GAIN_PARTIAL,
     GAIN_RESOLVE_PAIN,
     HOSTILITY,
+    LOSS_BROCHURE,
     LOSS_EARLY_CLOSE,
     LOSS_EMPTY,
     LOSS_IGNORED,
@@ -87,6 +89,7 @@ _REACTION_ORDER = (
     "pressure",
     "misfit",
     "repetition",
+    "brochure",
     "empty",
     "ignored",
     "good",
@@ -103,6 +106,7 @@ _REACTION_KEYS = {
     "pressure": "react_pressure",
     "misfit": "react_misfit",
     "repetition": "react_repetition",
+    "brochure": "react_brochure",
     "empty": "react_empty",
     "ignored": "react_ignored",
     "good": "acknowledge_good",
@@ -311,6 +315,7 @@ class PersonaCustomer(CustomerLM):
         grounded = set(checks.grounded)
         topics = set(lex.factors_in(text))
         unsupported = False
+        stated = len(grounded)
         if self.understanding == "semantic" and profile.facts:
             meaning = sheet_meaning(profile.language, profile.facts, profile.reference).read(text)
             if not checks.unsupported_claim:
@@ -319,6 +324,7 @@ class PersonaCustomer(CustomerLM):
                 grounded |= meaning.grounded
                 topics |= set(meaning.about)
                 unsupported = bool(meaning.unsupported)
+                stated = max(stated, len(meaning.stated_facts))
         reading = _Reading(
             is_close=lex.has("close", text),
             is_discovery=lex.has("discovery", text) and st.discoveries < 2,
@@ -332,6 +338,9 @@ class PersonaCustomer(CustomerLM):
         if unsupported:
             reading.events.add("unsupported")
             reading.loss += LOSS_UNSUPPORTED
+        if sounds_like_a_brochure(text, stated):
+            reading.events.add("brochure")
+            reading.loss += LOSS_BROCHURE
         st.history.append(checks.tokens)
         if st.portfolio is not None and self._track_pitches(st, text):
             reading.events.add("misfit")
@@ -546,3 +555,21 @@ def _continue_from(state: _Conversation, carry: _Conversation, rng: random.Rando
     state.used = set(carry.used)
     state.discoveries = carry.discoveries
     state.motivations_shared = carry.motivations_shared
+
+
+_LIST_LINE = re.compile(r"^\s*(?:[-*•·]|\d+[.)、]|[一二三四五六七八九十]+、)\s*\S", re.M)
+_KEY_VALUE = re.compile(r"(?:^|[\n;；|])\s*[^\s:：;；|]{1,24}\s*[:：]\s*\S")
+#: Facts one turn may state before it reads like a brochure rather than an answer.
+BROCHURE_FACTS = 4
+
+
+def sounds_like_a_brochure(text: str, facts_stated: int) -> bool:
+    """Whether a turn reads like a pasted brochure: a list of three or more lines, three or
+    more "key: value" items, or more than `BROCHURE_FACTS - 1` product facts at once. The
+    customer does not see the product information, so it judges by form, as a person
+    would; copying itself is the judge's to penalise (`salesenv.customers.turn_checks`)."""
+    return (
+        facts_stated >= BROCHURE_FACTS
+        or len(_LIST_LINE.findall(text)) >= 3
+        or len(_KEY_VALUE.findall(text)) >= 3
+    )

@@ -89,6 +89,7 @@ LOSS_IGNORED = 0.08
 LOSS_REPETITION = 0.08
 LOSS_PRESSURE = 0.10
 LOSS_INVENTED = 0.15
+LOSS_BROCHURE = 0.03  # a turn that reads like a pasted brochure (a list, a spec sheet)
 LOSS_UNSUPPORTED = 0.10  # a claim, without numbers or cue words, that no product fact supports
 LOSS_GUARANTEE = 0.12
 LOSS_CONCESSION = 0.08
