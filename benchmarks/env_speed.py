@@ -22,8 +22,8 @@ from salesenv.customers import PersonaCustomer
 from salesenv.evaluation import run_episode
 
 
-def replayed_actions(env_id: str, episodes: int) -> list[list[str]]:
-    env = salesenv.make(env_id, customer=PersonaCustomer("lexical"))
+def replayed_actions(env_id: str, episodes: int, mode: str) -> list[list[str]]:
+    env = salesenv.make(env_id, customer=PersonaCustomer(mode))
     return [
         [
             t["text"]
@@ -86,8 +86,8 @@ def main() -> None:
     header = f"{'env':<22} {'customer':<10} {'measurement':<14} {'steps':>7} {'seconds':>8}"
     print(f"{header} {'steps/s':>9}")
     for env_id in ("SalesLLM-zh-mixed", "SalesLLM-en-mixed"):
-        scripts = replayed_actions(env_id, args.episodes)
         for mode in args.understanding:
+            scripts = replayed_actions(env_id, args.episodes, mode)
             for label, (steps, seconds) in (
                 ("env only", time_env_only(env_id, scripts, mode)),
                 ("env + agent", time_env_and_agent(env_id, args.episodes, mode)),
