@@ -36,7 +36,7 @@ from importlib import resources
 import numpy as np
 import yaml
 
-from salesenv.cues import lexicon, tokens
+from salesenv.cues import claimed_numbers, lexicon, tokens
 
 #: Support (see `support`) at which a clause states the product fact it supports best.
 STATES_FACT = 0.45
@@ -266,10 +266,12 @@ class SheetMeaning:
         self._reference_tokens = tokens(" ".join(reference), language)
         self._background = background_words(language)
 
-    def read(self, text: str) -> TurnMeaning:
+    def read(self, text: str, heard: str = "") -> TurnMeaning:
         """What `text` speaks to (see the module docstring).
 
-        A clause is an unsupported claim when it is a statement (not a question), is not talk about the conversation itself (it is not
+        A sentence is an unsupported claim when none of its clauses states a fact, it is a
+        statement (not a question, not a disclaimer such as "not guaranteed", not what the
+        customer said: `heard`), is not talk about the conversation itself (it is not
         carried by a sentence of generic sales talk to `FRAMING`, and has no cue word of
         greetings, empathy, discovery, closing or honest gaps), and neither its words'
         meaning (`support` by the whole product information below `SUPPORTED`) nor its
@@ -295,7 +297,7 @@ class SheetMeaning:
             stated_facts=frozenset(stated),
             grounded=frozenset(self._factor_of_fact[i] for i in stated),
             about=self._about(units, generic),
-            unsupported=self._unsupported(text, claims),
+            unsupported=self._unsupported(text, claims, heard),
         )
 
     def _generic(self, text: str) -> float:
@@ -328,10 +330,12 @@ class SheetMeaning:
                 about[factor] = max(about.get(factor, 0.0), float(scores[j]))
         return tuple(sorted(about, key=lambda f: -about[f]))
 
-    def _unsupported(self, text: str, claims: list[str]) -> tuple[str, ...]:
+    def _unsupported(self, text: str, claims: list[str], heard: str) -> tuple[str, ...]:
         """The sentences of `text` that claim what the product information does not
-        support (see `read`); `claims` are the clauses that stated no fact."""
+        support (see `read`); `claims` are the clauses that stated no fact; `heard`: what
+        the customer said (repeating it is not a claim)."""
         lex = lexicon(self.language)
+        heard_words = self.vectors.words(heard)[0] if heard else None
         found = []
         for sentence in sentences(text):
             parts = [c for c in clauses(sentence) if self.vectors.known_words(c) >= MIN_WORDS]
@@ -344,6 +348,13 @@ class SheetMeaning:
                 continue
             if any(lex.has(cue, sentence) for cue in _NOT_CLAIMS):
                 continue
+            if lex.has("guarantee", sentence) and not lex.asserted("guarantee", sentence):
+                continue  # a disclaimer ("returns are not guaranteed"), not a claim
+            if heard and (
+                support(words, heard_words) >= SUPPORTED
+                or claimed_numbers(sentence) & claimed_numbers(heard)
+            ):
+                continue  # it answers what the customer said ("then $120 covers it")
             if support(words, self._reference_words) >= SUPPORTED:
                 continue
             toks = tokens(sentence, self.language)
