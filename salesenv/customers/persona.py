@@ -25,11 +25,22 @@ costs intent (`LOSS_MISFIT`, "that is not what I need"); the customer calls the 
 the salesperson named last by its short name; and it never buys unless a product that
 fits has been named, so a would-be purchase without one becomes a "maybe".
 
-What it cannot do: understand meaning beyond cue words and token overlap with the product
-facts, notice subtle falsehoods, or be persuaded by anything the rules do not reward. A
-salesperson that restates the right facts scores well whether or not the pitch is good
-prose. It is a fast, deterministic stand-in for smoke tests, CI and sweeps, not a
-replacement for an LLM customer.
+Reading by meaning (`understanding="semantic"`, the default): besides cue words and token
+overlap, a turn is read with static word vectors distilled from multilingual e5
+(`salesenv.meaning`): a faithful paraphrase of a fact answers as the fact does, talk about
+a factor without facts is a partial answer, and a sentence that claims what the product
+information does not support, without numbers or cue words, costs intent
+(`LOSS_UNSUPPORTED`). It does not see the product information as text to compare with
+the salesperson's wording: a turn that reads like a brochure (a list, "key: value" items,
+four or more facts at once) costs a little (`LOSS_BROCHURE`) because of its form; pasting
+the sheet is the rubric judge's to penalise. `understanding="lexical"` is version 1's
+reading (cue words and token overlap only), kept for comparison.
+
+What it cannot do: understand meaning as a language model does (static word vectors miss
+word order and negation: "no fees" and "fees" read alike), notice subtle falsehoods (its
+recall of unsupported claims without numbers is low: see the README), or be persuaded by
+anything the rules do not reward. It is a fast, deterministic stand-in for smoke tests,
+CI, sweeps and training, not a replacement for an LLM customer.
 """
 
 from __future__ import annotations
