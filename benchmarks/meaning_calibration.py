@@ -11,6 +11,10 @@ answer with `salesenv.meaning.SheetMeaning` alone (no episode), printing:
   share of verbatim facts credited (must stay 100%);
 - `SUPPORTED`: per language, the share of unsupported claims flagged and of supported
   paraphrases falsely flagged;
+- `ACT_MIN` / `ACT_MARGIN`: per language, the share of the hand-written discovery,
+  close and pressure utterances (`meaning_probes/acts.yaml`, dev) read as that act, and
+  of neutral utterances read as each (false alarms); the chosen values use 0.55 for
+  discovery and close and 0.60 for pressure, which costs the salesperson;
 - the scripted agent's false flags: the share of its turns on the built-in suite (first
   `--episodes` seeds per language) read as unsupported claims — it never invents, so every
   flag is false.
@@ -27,6 +31,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import yaml
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import meaning_probe
@@ -34,6 +40,7 @@ import meaning_probe
 import salesenv
 from salesenv import meaning
 from salesenv.agents import ScriptedSalesAgent
+from salesenv.cues import lexicon
 from salesenv.customers import PersonaCustomer
 from salesenv.customers.reading import factor_prototypes
 from salesenv.evaluation import run_episode
@@ -119,6 +126,35 @@ def claim_sweep(probes, table, values) -> None:
                 print(f"| {value:.2f} | {lang} | {pct(bad)} | {pct(good)} |")
 
 
+def act_sweep(split: str) -> None:
+    """Acts by meaning (or cue words) on the hand-written act probes of `split`: recall per
+    act and false alarms on neutral utterances, for each (ACT_MIN, ACT_MARGIN)."""
+    data = yaml.safe_load(meaning_probe.ACTS_FILE.read_text(encoding="utf-8"))[split]
+    print(
+        "\n| ACT_MIN | ACT_MARGIN | lang | recall discovery/close/pressure | neutral read as each |"
+    )
+    print("|---:|---:|---|---|---|")
+    for low in (0.50, 0.55, 0.60):
+        for margin in (0.0, 0.03, 0.05):
+            mins = dict.fromkeys(meaning.ACTS, low)
+            with threshold("ACT_MIN", mins), threshold("ACT_MARGIN", margin):
+                for lang in ("en", "zh"):
+                    sheet = SheetMeaning(lang, (), factor_prototypes(lang))
+                    lex = lexicon(lang)
+
+                    def read(text: str, act: str, sheet=sheet, lex=lex) -> bool:
+                        return lex.has(act, text) or act in sheet.acts(text)
+
+                    recall = [pct([read(t, a) for t in data[lang][a]]) for a in meaning.ACTS]
+                    alarms = [
+                        pct([read(t, a) for t in data[lang]["neutral"]]) for a in meaning.ACTS
+                    ]
+                    print(
+                        f"| {low:.2f} | {margin:.2f} | {lang} | {' / '.join(recall)} "
+                        f"| {' / '.join(alarms)} |"
+                    )
+
+
 def scripted_false_flags(episodes: int) -> None:
     print("\n| lang | scripted turns | read as unsupported claims |")
     print("|---|---:|---:|")
@@ -160,6 +196,7 @@ def main() -> None:
         [(v, m) for v in (0.40, 0.45, 0.50, 0.55) for m in (0.05, 0.10, 0.15)],
     )
     claim_sweep(probes, table, [0.40, 0.45, 0.50, 0.55, 0.60])
+    act_sweep(args.split)
     scripted_false_flags(args.episodes)
 
 

@@ -47,8 +47,10 @@ from salesenv.agents import ScriptedSalesAgent
 from salesenv.cues import lexicon
 from salesenv.customers.base import CustomerReply, CustomerRequest
 from salesenv.customers.persona import UNDERSTANDING_MODES, PersonaCustomer, phrases
+from salesenv.customers.reading import factor_prototypes
 from salesenv.customers.temperament import MISTAKES
 from salesenv.env import SalesEnv
+from salesenv.meaning import ACTS, SheetMeaning
 from salesenv.scenarios import prompts
 from salesenv.scenarios.sampler import ScenarioSampler
 from salesenv.scenarios.scenario import DIFFICULTIES, FACTORS, LANGUAGES, Fact, Scenario
@@ -468,6 +470,37 @@ def claim_table(answers: Sequence[AnswerResult], claims: Sequence[ClaimResult]) 
     return "\n".join(lines)
 
 
+ACTS_FILE = PROBE_DIR / "acts.yaml"
+
+
+def act_table(split: str, languages: Sequence[str], path: Path = ACTS_FILE) -> str:
+    """Markdown: per language and act, the share of the hand-written utterances of that act
+    read as it (recall) and the share of neutral utterances read as it (false alarms), by
+    cue words alone (lexical) and by cue words or meaning (semantic). Acts by meaning are
+    read against an empty product sheet (no fact competes), the harder case."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))[split]
+    lines = [
+        "| lang | act | items | lexical | semantic | neutral read as it: lexical | semantic |",
+        "|------|-----|------:|--------:|---------:|-------------:|---------:|",
+    ]
+    for lang in languages:
+        lex = lexicon(lang)
+        sheet = SheetMeaning(lang, (), factor_prototypes(lang))
+        neutral = data[lang]["neutral"]
+        for act in ACTS:
+            items = data[lang][act]
+            lexical = [[lex.has(act, t) for t in texts] for texts in (items, neutral)]
+            semantic = [
+                [hit or act in sheet.acts(t) for hit, t in zip(hits, texts, strict=True)]
+                for hits, texts in zip(lexical, (items, neutral), strict=True)
+            ]
+            lines.append(
+                f"| {lang} | {act} | {len(items)} | {_pct(lexical[0])} | {_pct(semantic[0])} "
+                f"| {_pct(lexical[1])} | {_pct(semantic[1])} |"
+            )
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -496,6 +529,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(answer_table(answers))
     print()
     print(claim_table(answers, claims))
+    print()
+    print(act_table(args.split, args.language))
     if off:
         print(f"\nWarning: the customer's first question was not about the fork's factor in {off}")
     if args.show:

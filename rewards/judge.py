@@ -86,8 +86,9 @@ class RubricJudge:
     semantic persona customer reads it (`salesenv.meaning`), so a faithful paraphrase of a
     fact clarifies the factor as the fact's own words do, and a sentence that claims what
     the product information does not support, without numbers or cue words, costs the
-    over-promise points (feature `unsupported_claims`). A turn that already invents numbers
-    or promises gets no credit by meaning. `understanding="lexical"` reads cue words and
+    over-promise points (feature `unsupported_claims`); asking for the order and pressing
+    count when they are read by meaning too (`salesenv.meaning.SheetMeaning.acts`). A turn
+    that already invents numbers or promises gets no credit by meaning. `understanding="lexical"` reads cue words and
     token overlap only.
 
     It reads only the transcript and the product information, never the simulator's
@@ -190,11 +191,15 @@ def _features(dialogue: Dialogue, by_meaning: bool = True) -> dict[str, float]:
         previous = turns[i - 1].text if i > 0 and turns[i - 1].role == "customer" else ""
         following = turns[i + 1].text if i + 1 < len(turns) else ""
         grounded, topics = set(checks.grounded), set(lex.factors_in(text))
-        if by_meaning and not checks.unsupported_claim:
+        acts: frozenset[str] = frozenset()
+        if by_meaning:
             meaning = meanings.read(text)
-            grounded |= meaning.grounded
-            topics |= set(meaning.about)
-            f["unsupported_claims"] += bool(meaning.unsupported)
+            acts = meaning.acts
+            f["pressure"] += "pressure" in acts and not checks.pressure
+            if not checks.unsupported_claim:
+                grounded |= meaning.grounded
+                topics |= set(meaning.about)
+                f["unsupported_claims"] += bool(meaning.unsupported)
         asked = lex.factors_in(previous) if _is_question(previous) else frozenset()
         asked_all |= asked
         if asked:
@@ -213,7 +218,7 @@ def _features(dialogue: Dialogue, by_meaning: bool = True) -> dict[str, float]:
             )
             if next_customer_ok:
                 f["objections_resolved"] += 1
-        if lex.has("close", text) or lex.has("next_step", text):
+        if lex.has("close", text) or lex.has("next_step", text) or "close" in acts:
             f["seller_closed"] = 1.0
             if following and not lex.has("customer_refusal", following):
                 f["next_step"] = 1.0

@@ -50,6 +50,13 @@ ABOUT_FACTOR = 0.55
 SUPPORTED = 0.60
 #: Support by generic sales talk at which a clause is talk, not a claim about the product.
 FRAMING = 0.6
+#: What a turn can do besides stating facts (`SheetMeaning.acts`).
+ACTS = ("discovery", "close", "pressure")
+#: Support by an act's prototype at which a sentence may do that act; pressing costs the
+#: salesperson, so it needs more.
+ACT_MIN = {"discovery": 0.55, "close": 0.55, "pressure": 0.60}
+#: How much better the act's prototypes must carry the sentence than any rival's.
+ACT_MARGIN = 0.03
 #: Known words a clause needs to count as a claim.
 CLAIM_WORDS = 3
 #: Cue kinds whose clauses are never claims.
@@ -219,14 +226,17 @@ class TurnMeaning:
         stated_facts: Indices of the product facts the turn states.
         grounded: Factors of those facts.
         about: Factors the turn talks about (facts or not), most similar first.
-        unsupported: Clauses that claim something about the product that nothing in the
+        unsupported: Sentences that claim something about the product that nothing in the
             product information supports (see `SheetMeaning.read`).
+        acts: What the turn does besides stating facts, read by meaning (`ACTS`: asking
+            about needs, asking for the order, pressing; see `SheetMeaning.acts`).
     """
 
     stated_facts: frozenset[int]
     grounded: frozenset[str]
     about: tuple[str, ...]
     unsupported: tuple[str, ...] = ()
+    acts: frozenset[str] = frozenset()
 
 
 _NOTHING = TurnMeaning(frozenset(), frozenset(), ())
@@ -298,7 +308,29 @@ class SheetMeaning:
             grounded=frozenset(self._factor_of_fact[i] for i in stated),
             about=self._about(units, generic),
             unsupported=self._unsupported(text, claims, heard),
+            acts=self.acts(text),
         )
+
+    def acts(self, text: str) -> frozenset[str]:
+        """The acts (`ACTS`) of `text`: a sentence does an act when one of the act's
+        prototypes (`salesenv/data/meaning.yaml`) carries its words to `ACT_MIN`, by
+        `ACT_MARGIN` more than the prototypes of every other act, of framing talk, and
+        every product fact do; asking about needs and asking for the order must be asked
+        (a question or a request such as "tell me about...")."""
+        found: set[str] = set()
+        for sentence in sentences(text):
+            scores = act_scores(self.language, sentence)
+            if not _asks(sentence, text):
+                # Asking about needs and asking for the order are requests: a statement
+                # ("I'm the advisor for this product") does neither.
+                scores = {**scores, "discovery": 0.0, "close": 0.0}
+            kind = max(ACTS, key=lambda k: scores[k])
+            rivals = [v for k, v in scores.items() if k != kind]
+            if self.facts:
+                rivals.append(float(self._fact_words.support(self.vectors.words(sentence)).max()))
+            if scores[kind] >= ACT_MIN[kind] and scores[kind] - max(rivals) >= ACT_MARGIN:
+                found.add(kind)
+        return frozenset(found)
 
     def _generic(self, text: str) -> float:
         """How well generic sales talk carries `text` (the same for every sheet: cached)."""
@@ -388,6 +420,36 @@ def prototype_words(prototypes: dict[str, Sequence[str]]) -> Sources:
     return entry[1]
 
 
+_ACT_SCORES: OrderedDict[tuple[str, str], dict[str, float]] = OrderedDict()
+
+
+def act_scores(language: str, sentence: str) -> dict[str, float]:
+    """The `support` of a sentence by the best prototype of each kind of
+    `salesenv/data/meaning.yaml` (the acts and framing talk); cached."""
+    key = (language, sentence)
+    scores = _ACT_SCORES.get(key)
+    if scores is None:
+        words = word_vectors().words(sentence)
+        scores = {
+            kind: float(sources.support(words).max())
+            for kind, sources in prototype_kinds(language).items()
+        }
+        _remember(_ACT_SCORES, key, scores)
+    return scores
+
+
+@functools.cache
+def prototype_kinds(language: str) -> dict[str, Sources]:
+    """Kind ("framing", "discovery", "close", "pressure") -> its prototypes' word vectors."""
+    path = resources.files("salesenv") / "data" / "meaning.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    vectors = word_vectors()
+    return {
+        kind: Sources.of([vectors.words(t)[0] for t in texts[language]], vectors.dim)
+        for kind, texts in data.items()
+    }
+
+
 @functools.cache
 def background_words(language: str) -> Sources:
     """The word vectors of every sentence of generic sales talk in `language` (the
@@ -397,6 +459,19 @@ def background_words(language: str) -> Sources:
     vectors = word_vectors()
     texts = [text for kind in data.values() for text in kind.get(language, [])]
     return Sources.of([vectors.words(text)[0] for text in texts], vectors.dim)
+
+
+_REQUEST = re.compile(
+    r"^(?:tell me|let me know|let's|let us|share|describe|walk me)|^(?:请|说说|讲讲|聊聊|麻烦)|"
+    r"(?:说说|讲讲|聊聊|告诉我)",
+    re.I,
+)
+
+
+def _asks(sentence: str, text: str) -> bool:
+    """Whether a sentence of `text` asks something: a question, or a request ("tell me
+    about...", "说说您的...")."""
+    return _is_question(sentence, text) or bool(_REQUEST.search(sentence.strip()))
 
 
 def _is_question(unit: str, text: str) -> bool:

@@ -161,3 +161,30 @@ def test_semantic_mode_credits_a_paraphrase_the_lexical_mode_misses(language, pa
         env.step(paraphrase)
         credited[mode] = "good" in customer.last_events(conversation)
     assert credited == {"lexical": False, "semantic": True}
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "act"),
+    [
+        ("en", "Who will mostly be wearing it, and how often?", "discovery"),
+        ("en", "Shall I put the order through for you now?", "close"),
+        ("en", "Hurry, this price is gone after today!", "pressure"),
+        ("zh", "您平时主要在什么场合穿？", "discovery"),
+        ("zh", "那我现在就帮您下单？", "close"),
+    ],
+)
+def test_acts_are_read_by_meaning(language, text, act):
+    assert act in sheet(language).acts(text)
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("en", "Hello, I'm the advisor for this jacket."),
+        ("en", "Delivery takes two days."),
+        ("zh", "您好，我是这款产品的顾问。"),
+        ("zh", "全尺码现货，24小时内发货。"),
+    ],
+)
+def test_statements_are_no_acts(language, text):
+    assert not sheet(language).acts(text)

@@ -72,6 +72,7 @@ from salesenv.customers.temperament import (
     LOSS_EMPTY,
     LOSS_IGNORED,
     LOSS_MISFIT,
+    LOSS_PRESSURE,
     LOSS_UNSUPPORTED,
     MISTAKES,
     TEMPERAMENTS,
@@ -323,12 +324,12 @@ class PersonaCustomer(CustomerLM):
         profile = st.profile
         lex = lexicon(profile.language)
         checks = check_turn(text, profile.language, profile.sheet, st.history)
-        grounded = set(checks.grounded)
-        topics = set(lex.factors_in(text))
-        unsupported = False
-        stated = len(grounded)
+        grounded, topics = set(checks.grounded), set(lex.factors_in(text))
+        acts: frozenset[str] = frozenset()
+        unsupported, stated = False, len(grounded)
         if self.understanding == "semantic" and profile.facts:
             meaning = sheet_meaning(profile.language, profile.facts, profile.reference).read(text)
+            acts = meaning.acts
             if not checks.unsupported_claim:
                 # A turn that invents numbers or promises earns no credit by meaning: "绝对稳赚，
                 # 零风险" is close to a safety fact in words, not in what it claims.
@@ -337,9 +338,13 @@ class PersonaCustomer(CustomerLM):
                 unsupported = bool(meaning.unsupported)
                 stated = max(stated, len(meaning.stated_facts))
         reading = _Reading(
-            is_close=lex.has("close", text),
-            is_discovery=lex.has("discovery", text) and st.discoveries < 2,
+            is_close=lex.has("close", text) or "close" in acts,
+            is_discovery=(lex.has("discovery", text) or "discovery" in acts) and st.discoveries < 2,
         )
+        if "pressure" in acts and not checks.pressure:
+            reading.events.add("pressure")
+            reading.loss += LOSS_PRESSURE
+            st.hostility += HOSTILITY["pressure"]
         for finding, loss in MISTAKES:
             if getattr(checks, finding):
                 reading.events.add(finding)
