@@ -32,6 +32,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
+from typing import NamedTuple
 
 import numpy as np
 import yaml
@@ -99,6 +100,7 @@ class WordVectors:
         self._unit = vectors / np.where(norms > 0, norms, 1.0)
         self._index = {w: i for i, w in enumerate(words)}
         self.dim = vectors.shape[1]
+        self.vocabulary = len(words)
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._words: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
 
@@ -153,53 +155,92 @@ class WordVectors:
 
     def known_words(self, text: str) -> int:
         """How many words of `text` the vocabulary knows."""
-        return len(self.words(text)[1])
+        return len(self.words(text).ids)
 
-    def words(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """The unit vectors of the known words of `text` (one row each) and their SIF
-        weights. Cached per text."""
+    def words(self, text: str) -> Words:
+        """The known words of `text`: vocabulary ids, unit vectors and SIF weights. Cached
+        per text."""
         found = self._words.get(text)
         if found is None:
-            ids = self.word_ids(text)
-            found = (self._unit[ids], self._weights[ids])
+            ids = np.array(self.word_ids(text), dtype=np.int64)
+            found = Words(ids, self._unit[ids], self._weights[ids])
             self._words[text] = found
             if len(self._words) > 50_000:
                 self._words.popitem(last=False)
         return found
 
 
-def support(claim: tuple[np.ndarray, np.ndarray], source: np.ndarray) -> float:
+class Words(NamedTuple):
+    """The known words of a text (`WordVectors.words`)."""
+
+    ids: np.ndarray
+    vectors: np.ndarray
+    weights: np.ndarray
+
+
+def support(claim: Words, source: np.ndarray) -> float:
     """How much of a claim's words the source's words carry: for each word of the claim its
     best cosine with any word of the source, averaged with the claim's SIF weights (rare
     words count most). 1 when every word is in the source; about 0.3 to 0.5 for unrelated
     text. Takes `WordVectors.words` of the claim and the word vectors of the source."""
-    vectors, weights = claim
-    if not len(weights) or not len(source):
+    if not len(claim.weights) or not len(source):
         return 0.0
-    best = (vectors @ source.T).max(axis=1)
-    return float(best @ weights / weights.sum())
+    best = (claim.vectors @ source.T).max(axis=1)
+    return float(best @ claim.weights / claim.weights.sum())
 
 
-@dataclass(frozen=True)
 class Sources:
-    """Several texts' word vectors stacked in one matrix, for `support` against each."""
+    """Several texts' word vectors stacked in one matrix, for `support` against each.
 
-    words: np.ndarray
-    starts: np.ndarray
+    Each vocabulary word's best cosine with every source is computed once and kept, so
+    reading a turn costs a few lookups once its words have been seen.
+
+    Args:
+        matrices: One matrix of word vectors per source (`Words.vectors`); a source with
+            no known word supports nothing.
+        dim: The vectors' dimension.
+    """
+
+    def __init__(
+        self, matrices: Sequence[np.ndarray], dim: int, vocabulary: int | None = None
+    ) -> None:
+        rows = [m if len(m) else np.full((1, dim), 0.0, np.float32) for m in matrices]
+        self.count = len(rows)
+        self.words = np.concatenate(rows).astype(np.float32) if rows else np.zeros((0, dim))
+        self.starts = np.cumsum([0] + [len(m) for m in rows[:-1]]) if rows else np.zeros(0, int)
+        # Shared sources (prototypes, sales talk) keep a table over the whole vocabulary,
+        # filled as words are met; a product's own sources keep a dict of the words met.
+        self._table = np.zeros((vocabulary, self.count), np.float32) if vocabulary else None
+        self._known = np.zeros(vocabulary, bool) if vocabulary else None
+        self._best: dict[int, np.ndarray] = {}
 
     @classmethod
-    def of(cls, matrices: Sequence[np.ndarray], dim: int) -> Sources:
-        kept = [m for m in matrices if len(m)] or [np.zeros((1, dim), dtype=np.float32)]
-        starts = np.cumsum([0] + [len(m) for m in kept[:-1]])
-        return cls(np.concatenate(kept).astype(np.float32), starts)
+    def of(cls, matrices: Sequence[np.ndarray], dim: int, vocabulary: int | None = None) -> Sources:
+        return cls(matrices, dim, vocabulary)
 
-    def support(self, claim: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-        """`support` of the claim by each source, in one matrix product."""
-        vectors, weights = claim
-        if not len(weights):
-            return np.zeros(len(self.starts), dtype=np.float32)
-        best = np.maximum.reduceat(vectors @ self.words.T, self.starts, axis=1)
-        return weights @ best / weights.sum()
+    def support(self, claim: Words) -> np.ndarray:
+        """`support` of the claim by each source."""
+        if not len(claim.weights) or not self.count:
+            return np.zeros(self.count, dtype=np.float32)
+        ids = claim.ids
+        if self._table is not None:
+            missing = np.flatnonzero(~self._known[ids])
+            if len(missing):
+                sims = claim.vectors[missing] @ self.words.T
+                self._table[ids[missing]] = np.maximum.reduceat(sims, self.starts, axis=1)
+                self._known[ids[missing]] = True
+            table = self._table[ids]
+        else:
+            best = self._best
+            words = ids.tolist()
+            missing = [i for i, word in enumerate(words) if word not in best]
+            if missing:
+                sims = claim.vectors[missing] @ self.words.T
+                per_source = np.maximum.reduceat(sims, self.starts, axis=1)
+                for row, value in zip(missing, per_source, strict=True):
+                    best[words[row]] = value
+            table = np.stack([best[word] for word in words])
+        return claim.weights @ table / claim.weights.sum()
 
 
 @functools.cache
@@ -267,16 +308,31 @@ class SheetMeaning:
         self.vectors = vectors or word_vectors()
         self.facts = tuple(facts)
         dim = self.vectors.dim
-        self._fact_words = Sources.of([self.vectors.words(t)[0] for _, t in self.facts], dim)
+        self._fact_words = Sources.of([self.vectors.words(t).vectors for _, t in self.facts], dim)
         self._factor_of_fact = [factor for factor, _ in self.facts]
         self._proto_factor = [factor for factor, texts in prototypes.items() for _ in texts]
         self._prototypes = prototype_words(prototypes)
         reference = [reference_text, *(text for _, text in self.facts)]
-        self._reference_words = np.concatenate([self.vectors.words(text)[0] for text in reference])
+        self._reference = Sources(
+            [np.concatenate([self.vectors.words(text).vectors for text in reference])], dim
+        )
         self._reference_tokens = tokens(" ".join(reference), language)
         self._background = background_words(language)
+        self._read_cache: dict[tuple[str, str], TurnMeaning] = {}
 
     def read(self, text: str, heard: str = "") -> TurnMeaning:
+        """What `text` speaks to; cached per text (the customer and the judge read the same
+        turns). See `_read`."""
+        key = (text, heard)
+        found = self._read_cache.get(key)
+        if found is None:
+            found = self._read(text, heard)
+            self._read_cache[key] = found
+            if len(self._read_cache) > 256:
+                self._read_cache.pop(next(iter(self._read_cache)))
+        return found
+
+    def _read(self, text: str, heard: str) -> TurnMeaning:
         """What `text` speaks to (see the module docstring).
 
         A sentence is an unsupported claim when none of its clauses states a fact, it is a
@@ -367,7 +423,7 @@ class SheetMeaning:
         support (see `read`); `claims` are the clauses that stated no fact; `heard`: what
         the customer said (repeating it is not a claim)."""
         lex = lexicon(self.language)
-        heard_words = self.vectors.words(heard)[0] if heard else None
+        heard_words = self.vectors.words(heard).vectors if heard else None
         found = []
         for sentence in sentences(text):
             parts = [c for c in clauses(sentence) if self.vectors.known_words(c) >= MIN_WORDS]
@@ -387,7 +443,7 @@ class SheetMeaning:
                 or claimed_numbers(sentence) & claimed_numbers(heard)
             ):
                 continue  # it answers what the customer said ("then $120 covers it")
-            if support(words, self._reference_words) >= SUPPORTED:
+            if float(self._reference.support(words)[0]) >= SUPPORTED:
                 continue
             toks = tokens(sentence, self.language)
             if toks and len(toks & self._reference_tokens) / len(toks) >= 0.5:
@@ -415,7 +471,10 @@ def prototype_words(prototypes: dict[str, Sequence[str]]) -> Sources:
     if entry is None or entry[0] is not prototypes:
         vectors = word_vectors()
         texts = [text for group in prototypes.values() for text in group]
-        entry = (prototypes, Sources.of([vectors.words(t)[0] for t in texts], vectors.dim))
+        entry = (
+            prototypes,
+            Sources.of([vectors.words(t).vectors for t in texts], vectors.dim, vectors.vocabulary),
+        )
         _PROTOTYPES[id(prototypes)] = entry
     return entry[1]
 
@@ -445,7 +504,9 @@ def prototype_kinds(language: str) -> dict[str, Sources]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     vectors = word_vectors()
     return {
-        kind: Sources.of([vectors.words(t)[0] for t in texts[language]], vectors.dim)
+        kind: Sources.of(
+            [vectors.words(t).vectors for t in texts[language]], vectors.dim, vectors.vocabulary
+        )
         for kind, texts in data.items()
     }
 
@@ -458,7 +519,9 @@ def background_words(language: str) -> Sources:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     vectors = word_vectors()
     texts = [text for kind in data.values() for text in kind.get(language, [])]
-    return Sources.of([vectors.words(text)[0] for text in texts], vectors.dim)
+    return Sources.of(
+        [vectors.words(text).vectors for text in texts], vectors.dim, vectors.vocabulary
+    )
 
 
 _REQUEST = re.compile(
