@@ -1,5 +1,5 @@
-"""Reads utterances by meaning: static word vectors, sentence vectors, and which product
-facts and decision factors a salesperson turn speaks to.
+"""Reads utterances by meaning: static word vectors, and which product facts, decision
+factors and acts a salesperson turn speaks to.
 
 `salesenv.cues` reads text by cue words and token overlap; this module adds meaning, so
 that "you can just throw it in the washer" states the fact "Machine washable at 30°C"
@@ -8,20 +8,26 @@ rubric judge, like `salesenv.cues`.
 
 How: each word has a static vector distilled from multilingual-e5-small
 (`examples/distill_word_vectors.py`, shipped as `salesenv/data/word_vectors.npz`, about
-52,000 English and Chinese words and every common Chinese character); a text's vector is
-the SIF-weighted mean of its words' vectors (frequent words weigh less), L2-normalised.
-English is split into words, Chinese by forward maximum matching against the vocabulary
+52,000 English and Chinese words and every common Chinese character); frequent words
+weigh less (SIF weights from the words' frequencies). English is split into words, Chinese by forward maximum matching against the vocabulary
 (unknown words fall back to characters). A transformer encoder would read better but costs
 about 30 ms per sentence on two CPU cores; these vectors cost microseconds, so the
 persona customer stays a fast environment.
 
-Reading a turn: the turn is cut into clauses; each clause is compared with every fact of
-the product (and with each fact's clauses) and with prototype questions of every decision
-factor. A clause *states* the fact it is most similar to when the cosine reaches
-`STATES_FACT` and beats the second-best fact of another factor by `FACT_MARGIN`; it *is
-about* a factor when its similarity to that factor's prototypes reaches `ABOUT_FACTOR`.
-The thresholds were chosen on the dev split of `benchmarks/meaning_probes/` (never on the
-test split): see `docs/persona_customer.md`.
+Reading a turn: the turn is cut into clauses. A clause's words are compared with the words
+of every product fact: its *support* by a fact is the SIF-weighted mean, over the clause's
+words, of each word's best cosine with a word of the fact (`support`). A clause *states*
+the fact that supports it best when that support reaches `STATES_FACT` and beats the best
+support by any sentence of generic sales talk (`salesenv/data/meaning.yaml`) by
+`BACKGROUND_MARGIN`, so "let me know if you have any questions" states nothing. It *is
+about* a factor when one of the factor's prototypes (its names, the customer's questions
+about it) supports it as well. A sentence that states no fact, is no question, no talk
+about the conversation and no disclaimer, and whose words the product information does
+not support (`SUPPORTED`) is an unsupported claim. Acts (asking about needs, asking for
+the order, pressing) are read from prototypes of each (`SheetMeaning.acts`). The
+thresholds were chosen on the dev splits of `benchmarks/meaning_probes/` (never on the
+test splits): `python benchmarks/meaning_calibration.py` prints the sweep, and
+docs/persona_customer.md shows it.
 """
 
 from __future__ import annotations
