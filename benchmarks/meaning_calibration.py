@@ -6,9 +6,13 @@ Reads the hand-written probes of `benchmarks/meaning_probes/dev.yaml` (never the
 split, which is for reporting) and, for each candidate value of a threshold, reads every
 answer with `salesenv.meaning.SheetMeaning` alone (no episode), printing:
 
-- `STATES_FACT`: per language, the share of paraphrases that state the fork's factor
-  (credited as the answer) and of off-topic facts that do (wrongly credited), plus the
-  share of verbatim facts credited (must stay 100%);
+- `STATES_FACT` and `BACKGROUND_MARGIN`: per language, the share of paraphrases that
+  state the fork's factor (credited as the answer), of off-topic facts that do (wrongly
+  credited), of verbatim facts credited (must stay 100%), and of turns that state no fact
+  (the dev act probes' discovery, close and pressure lines, against every dev product)
+  read as stating one (free credit). Rule: the pair with the highest paraphrase credit in
+  the worse language among those that read at most 6% of such turns as a fact in both
+  languages (0.50 and 0.08);
 - `SUPPORTED`: per language, the share of unsupported claims flagged and of supported
   paraphrases falsely flagged;
 - `ACT_MIN` / `ACT_MARGIN`: per language, the share of the hand-written discovery,
@@ -26,6 +30,7 @@ show this table.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,10 +57,20 @@ def threshold(name: str, value: float) -> Iterator[None]:
     """Sets one module threshold of `salesenv.meaning` for the duration of the block."""
     old = getattr(meaning, name)
     setattr(meaning, name, value)
+    _forget_readings()
     try:
         yield
     finally:
         setattr(meaning, name, old)
+        _forget_readings()
+
+
+def _forget_readings() -> None:
+    """Empties the per-text reading caches of every sheet (they hold results computed with
+    the thresholds in force)."""
+    for candidate in gc.get_objects():
+        if isinstance(candidate, SheetMeaning):
+            candidate._read_cache.clear()
 
 
 def sheets(probes: meaning_probe.ProbeSet) -> dict[tuple[str, str], tuple[SheetMeaning, object]]:
@@ -79,15 +94,19 @@ def sheets(probes: meaning_probe.ProbeSet) -> dict[tuple[str, str], tuple[SheetM
 
 
 def pct(hits: list[bool]) -> str:
-    return f"{100 * sum(hits) / len(hits):.0f}%" if hits else "-"
+    return f"{100 * sum(hits) / len(hits):.1f}%" if hits else "-"
 
 
-def fact_sweep(probes, table, values) -> None:
+def fact_sweep(probes, table, values, split: str) -> None:
+    """Credit of the three answers per (STATES_FACT, BACKGROUND_MARGIN), and the share of
+    turns that state no fact (the dev act probes' discovery, close and pressure lines, read
+    against every dev product) that are read as stating one."""
+    acts = yaml.safe_load(meaning_probe.ACTS_FILE.read_text(encoding="utf-8"))[split]
     print(
         "| STATES_FACT | BACKGROUND_MARGIN | lang | verbatim credited | paraphrase credited "
-        "| off-topic credited |"
+        "| off-topic credited | non-fact turns read as a fact |"
     )
-    print("|---:|---:|---|---:|---:|---:|")
+    print("|---:|---:|---|---:|---:|---:|---:|")
     for value, margin in values:
         with threshold("STATES_FACT", value), threshold("BACKGROUND_MARGIN", margin):
             for lang in ("en", "zh"):
@@ -101,9 +120,12 @@ def fact_sweep(probes, table, values) -> None:
                         ("off", off),
                     ):
                         rows[kind].append(fork.factor in sheet.read(text).grounded)
+                talk = [t for act in meaning.ACTS for t in acts[lang][act]]
+                sheets = [sheet for (_, code), (sheet, _) in table.items() if code == lang]
+                false = [bool(sheet.read(t).grounded) for sheet in sheets for t in talk]
                 print(
                     f"| {value:.2f} | {margin:.2f} | {lang} | {pct(rows['verbatim'])} | "
-                    f"{pct(rows['paraphrase'])} | {pct(rows['off'])} |"
+                    f"{pct(rows['paraphrase'])} | {pct(rows['off'])} | {pct(false)} |"
                 )
 
 
@@ -193,7 +215,8 @@ def main() -> None:
     fact_sweep(
         probes,
         table,
-        [(v, m) for v in (0.40, 0.45, 0.50, 0.55) for m in (0.05, 0.10, 0.15)],
+        [(v, m) for v in (0.45, 0.50, 0.55) for m in (0.05, 0.06, 0.07, 0.08, 0.09, 0.10)],
+        args.split,
     )
     claim_sweep(probes, table, [0.40, 0.45, 0.50, 0.55, 0.60])
     act_sweep(args.split)

@@ -46,10 +46,10 @@ import yaml
 from salesenv.cues import claimed_numbers, lexicon, tokens
 
 #: Support (see `support`) at which a clause states the product fact it supports best.
-STATES_FACT = 0.45
+STATES_FACT = 0.50
 #: How much better a clause must support its fact than any sentence of generic sales talk
 #: (`salesenv/data/meaning.yaml`), so that "let me know if you have questions" states nothing.
-BACKGROUND_MARGIN = 0.10
+BACKGROUND_MARGIN = 0.08
 #: Support by one of a factor's prototypes (its names, the customer's questions about it)
 #: at which a clause is about that factor.
 ABOUT_FACTOR = 0.55
