@@ -81,6 +81,9 @@ class SalesEnv(gym.Env[str, str]):
         shaping: Optional potential-based dense shaping added to every step's reward
             (`info["shaping"]`); it leaves the optimal policy and the final score unchanged.
         protocol: "salesenv" (default) or "salesllm-official" (a name or a `Protocol`).
+        split: None, "train" or "test": sample only the products and persona occupations of
+            that side of the seeded split (`salesenv.scenarios.sampler.held_out`), so that a
+            trained policy can be evaluated on products it never saw.
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["human", "ansi"], "render_fps": 1}
@@ -97,6 +100,7 @@ class SalesEnv(gym.Env[str, str]):
         render_mode: str | None = None,
         shaping: PotentialShaping | None = None,
         protocol: str | Protocol = "salesenv",
+        split: str | None = None,
     ) -> None:
         self.protocol = get_protocol(protocol)
         max_rounds = self.protocol.max_rounds if max_rounds is None else max_rounds
@@ -104,7 +108,7 @@ class SalesEnv(gym.Env[str, str]):
             raise ValueError(f"max_rounds must be >= 1, got {max_rounds}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}")
-        self.sampler = ScenarioSampler(language, difficulty)
+        self.sampler = ScenarioSampler(language, difficulty, split=split)
         self.scenarios = tuple(scenarios) if scenarios is not None else None
         if self.scenarios is not None and not self.scenarios:
             raise ValueError("scenarios is empty; pass None to sample scenarios instead")

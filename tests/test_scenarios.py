@@ -17,6 +17,7 @@ from salesenv.scenarios import (
     load_suite,
     write_suite,
 )
+from salesenv.scenarios.sampler import held_out
 from salesenv.scenarios.space import count_distinct, sample_space
 
 
@@ -141,3 +142,34 @@ def test_near_duplicates_are_removed():
     report = count_distinct(base + near)
     assert report.unique_hashes == 80
     assert report.distinct == 40
+
+
+def test_train_and_test_splits_hold_out_products_and_occupations():
+    """The seeded split: disjoint products and occupations, about a fifth held out, every
+    category still trainable, and no split means the same draws as before."""
+    rng = np.random.default_rng
+    train = ScenarioSampler("en", "mixed", split="train")
+    test = ScenarioSampler("en", "mixed", split="test")
+    train_ids = {s.product.id for s in (train.sample(rng(i)) for i in range(400))}
+    test_ids = {s.product.id for s in (test.sample(rng(i)) for i in range(400))}
+    assert train_ids and test_ids and not train_ids & test_ids
+    every = {p["id"] for p in train.seed.products}
+    held = {p for p in every if held_out(p)}
+    assert 0.1 < len(held) / len(every) < 0.3
+    assert test_ids <= held
+    assert all(train._products[c] for cs in train._categories.values() for c in cs)
+    occupations = {test.sample(rng(i)).persona.occupation for i in range(200)}
+    assert all(held_out(o) for o in occupations)
+    plain = ScenarioSampler("en", "mixed")
+    assert plain.sample(rng(7)) == ScenarioSampler("en", "mixed", split=None).sample(rng(7))
+    with pytest.raises(ValueError, match="split must be None or one of"):
+        ScenarioSampler("en", split="validation")
+
+
+def test_env_samples_from_its_split():
+    env = salesenv.make("SalesLLM-zh-mixed", split="test")
+    ids = set()
+    for seed in range(30):
+        env.reset(seed=seed)
+        ids.add(env.unwrapped.scenario.product.id)
+    assert all(held_out(i) for i in ids)

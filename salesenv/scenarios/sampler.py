@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 
 import numpy as np
@@ -25,6 +26,18 @@ DOMAINS = ("finance", "consumer")
 N_MOTIVATIONS = 2
 N_PAIN_POINTS = 2
 N_DECISION_FACTORS = 3
+#: The seeded train/test split (`ScenarioSampler(split=...)`): a product, or an occupation
+#: of the persona pool, is held out for testing when the CRC-32 of SPLIT_SALT + its id (the
+#: occupation's text) falls in the first TEST_PERCENT of 100. Changing the salt or the
+#: share makes a new split; records name neither, so keep them fixed.
+SPLITS = ("train", "test")
+SPLIT_SALT = "salesenv-split-v1"
+TEST_PERCENT = 20
+
+
+def held_out(key: str) -> bool:
+    """Whether the product id or occupation `key` belongs to the test split."""
+    return zlib.crc32(f"{SPLIT_SALT}:{key}".encode()) % 100 < TEST_PERCENT
 
 
 class ScenarioSampler:
@@ -42,9 +55,15 @@ class ScenarioSampler:
         domain: Restrict to "finance" or "consumer"; None draws both.
         mix: Difficulty shares used when `difficulty == "mixed"`.
         seed_data: Seed data to sample from (defaults to the shipped data).
+        split: None (every product and persona), "train" or "test": draw only from the
+            products and persona occupations of that side of the seeded split (`held_out`:
+            about 20% of products and occupations are test). A category keeps at least one
+            training product; a category without test products is never drawn for "test".
+            Train on "train" and evaluate on "test" to measure generalisation to unseen
+            products, not memorised ones.
 
     Raises:
-        ValueError: On an unknown language, difficulty or domain.
+        ValueError: On an unknown language, difficulty, domain or split.
     """
 
     def __init__(
@@ -54,6 +73,7 @@ class ScenarioSampler:
         domain: str | None = None,
         mix: Mapping[str, float] | None = None,
         seed_data: SeedData | None = None,
+        split: str | None = None,
     ) -> None:
         if language not in LANGUAGES:
             raise ValueError(f"language must be one of {LANGUAGES}, got {language!r}")
@@ -63,6 +83,9 @@ class ScenarioSampler:
             )
         if domain is not None and domain not in DOMAINS:
             raise ValueError(f"domain must be None or one of {DOMAINS}, got {domain!r}")
+        if split is not None and split not in SPLITS:
+            raise ValueError(f"split must be None or one of {SPLITS}, got {split!r}")
+        self.split = split
         self.language = language
         self.difficulty = difficulty
         self.seed = seed_data or load_seed()
@@ -81,6 +104,24 @@ class ScenarioSampler:
         self._products = {
             c: self.seed.products_in(c) for cs in self._categories.values() for c in cs
         }
+        self._occupations = self.seed.personas["occupations"][language]
+        if split is not None:
+            self._apply_split(split)
+
+    def _apply_split(self, split: str) -> None:
+        """Keeps only the products and occupations of one side of the split."""
+        for category, products in self._products.items():
+            ordered = sorted(products, key=lambda p: p["id"])
+            test = [p for p in ordered if held_out(p["id"])]
+            if len(test) == len(ordered):
+                test = test[1:]  # a category keeps one training product
+            chosen = test if split == "test" else [p for p in ordered if p not in test]
+            self._products[category] = [p for p in products if p in chosen]
+        for domain, categories in self._categories.items():
+            self._categories[domain] = [c for c in categories if self._products[c]]
+        self._categories = {d: cs for d, cs in self._categories.items() if cs}
+        occupations = [o for o in self._occupations if held_out(o) == (split == "test")]
+        self._occupations = occupations or self._occupations
 
     def sample(self, rng: np.random.Generator, difficulty: str | None = None) -> Scenario:
         """Draws one scenario.
@@ -122,7 +163,7 @@ class ScenarioSampler:
             age_group=_pick(rng, personas["age_groups"])[lang],
             gender=_pick(rng, personas["genders"])[lang],
             city=_pick(rng, personas["cities"][lang]),
-            occupation=_pick(rng, personas["occupations"][lang]),
+            occupation=_pick(rng, self._occupations),
             motivations=tuple(Fact(m["factor"], m[lang]) for m in motivations),
             pain_points=tuple(Fact(p["factor"], p[lang]) for p in pains),
             decision_factors=tuple(FACTORS[int(i)] for i in chosen),
