@@ -39,6 +39,7 @@ from omegaconf import MISSING
 from salesenv import catalog
 from salesenv.ids import ENV_DIFFICULTIES, LANGUAGES, VARIANTS, EnvId, id_spelling, parse_difficulty
 from salesenv.protocol import DEFAULT_PROTOCOL, PROTOCOLS, get_protocol
+from salesenv.scenarios.sampler import SPLITS
 from salesenv.schemas import constructor_default, schema_of
 from salesenv.training.settings import TrainConf, VLLMMode
 
@@ -92,6 +93,8 @@ class EnvConf:
         protocol: salesenv (default) or salesllm-official: the public SalesLLM runner's
             rounds, end rule and language line, scored as its README says
             (`env.protocol=salesllm-official`, or `salesenv eval --protocol ...`).
+        split: null (every product), train or test: sample only that side of the seeded
+            product/occupation split (plain variant, sampled scenarios only).
     """
 
     language: Language = Language.both
@@ -100,6 +103,7 @@ class EnvConf:
     suite: str | None = None
     max_rounds: int | None = constructor_default("salesenv.env.SalesEnv", "max_rounds")
     protocol: ProtocolName = ProtocolName[constructor_default("salesenv.env.SalesEnv", "protocol")]
+    split: str | None = None
 
 
 @dataclass
@@ -142,6 +146,16 @@ def env_ids(env: Any) -> list[str]:
 def env_kwargs(env: Any) -> dict[str, Any]:
     """Keyword arguments for `salesenv.make` from an `env` node (besides the id)."""
     kwargs: dict[str, Any] = {"protocol": env.protocol.value}
+    split = env.get("split") if hasattr(env, "get") else getattr(env, "split", None)
+    if split is not None:
+        if split not in SPLITS:
+            raise ValueError(f"env.split must be null, train or test, got {split!r}")
+        if env.variant != Variant.plain or env.suite:
+            raise ValueError(
+                "env.split applies to sampled scenarios of the plain variant: drop env.suite "
+                "and use env=plain, or leave env.split null"
+            )
+        kwargs["split"] = split
     if env.max_rounds is not None:
         kwargs["max_rounds"] = int(env.max_rounds)
     if env.variant == Variant.longhorizon:

@@ -367,3 +367,14 @@ def test_evaluate_plays_a_suite_in_order(tmp_path):
 
 def test_config_module_stays_light():
     assert_stays_light("import salesenv.config", ("torch", "transformers", "vllm", "openai"))
+
+
+def test_env_split_reaches_the_env_and_is_checked():
+    from salesenv.config import Variant
+
+    assert env_kwargs(EnvConf(split="test"))["split"] == "test"
+    assert "split" not in env_kwargs(EnvConf())
+    with pytest.raises(ValueError, match=r"env\.split must be null, train or test"):
+        env_kwargs(EnvConf(split="validation"))
+    with pytest.raises(ValueError, match="plain variant"):
+        env_kwargs(EnvConf(split="train", variant=Variant.longhorizon))
