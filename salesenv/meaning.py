@@ -101,14 +101,12 @@ class WordVectors:
             self.source = str(data["source"])
         weights = (SIF_A / (SIF_A + np.exp(log_frequency))).astype(np.float32)
         self._weights = weights
-        self._vectors = vectors * weights[:, None]
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         self._unit = vectors / np.where(norms > 0, norms, 1.0)
         self._index = {w: i for i, w in enumerate(words)}
         self.dim = vectors.shape[1]
         self.vocabulary = len(words)
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._words: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._words: OrderedDict[str, Words] = OrderedDict()
 
     def word_ids(self, text: str) -> list[int]:
         """The vocabulary indices of the words of `text` (English words, Chinese words by
@@ -141,23 +139,6 @@ class WordVectors:
                 else:
                     i += 1
         return ids
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """L2-normalised vectors of `texts`, one row each (zeros for a text with no known
-        word). Cached per text."""
-        rows = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for row, text in enumerate(texts):
-            cached = self._cache.get(text)
-            if cached is None:
-                ids = self.word_ids(text)
-                cached = self._vectors[ids].sum(axis=0) if ids else rows[row]
-                norm = float(np.linalg.norm(cached))
-                cached = cached / norm if norm > 0 else cached
-                self._cache[text] = cached
-                if len(self._cache) > 50_000:
-                    self._cache.popitem(last=False)
-            rows[row] = cached
-        return rows
 
     def known_words(self, text: str) -> int:
         """How many words of `text` the vocabulary knows."""
@@ -219,10 +200,6 @@ class Sources:
         self._table = np.zeros((vocabulary, self.count), np.float32) if vocabulary else None
         self._known = np.zeros(vocabulary, bool) if vocabulary else None
         self._best: dict[int, np.ndarray] = {}
-
-    @classmethod
-    def of(cls, matrices: Sequence[np.ndarray], dim: int, vocabulary: int | None = None) -> Sources:
-        return cls(matrices, dim, vocabulary)
 
     def support(self, claim: Words) -> np.ndarray:
         """`support` of the claim by each source."""
@@ -314,7 +291,7 @@ class SheetMeaning:
         self.vectors = vectors or word_vectors()
         self.facts = tuple(facts)
         dim = self.vectors.dim
-        self._fact_words = Sources.of([self.vectors.words(t).vectors for _, t in self.facts], dim)
+        self._fact_words = Sources([self.vectors.words(t).vectors for _, t in self.facts], dim)
         self._factor_of_fact = [factor for factor, _ in self.facts]
         self._proto_factor = [factor for factor, texts in prototypes.items() for _ in texts]
         self._prototypes = prototype_words(prototypes)
@@ -475,12 +452,7 @@ def prototype_words(prototypes: dict[str, Sequence[str]]) -> Sources:
     once per prototype table: callers pass the same cached table for every sheet)."""
     entry = _PROTOTYPES.get(id(prototypes))
     if entry is None or entry[0] is not prototypes:
-        vectors = word_vectors()
-        texts = [text for group in prototypes.values() for text in group]
-        entry = (
-            prototypes,
-            Sources.of([vectors.words(t).vectors for t in texts], vectors.dim, vectors.vocabulary),
-        )
+        entry = (prototypes, _sources([t for group in prototypes.values() for t in group]))
         _PROTOTYPES[id(prototypes)] = entry
     return entry[1]
 
@@ -504,30 +476,31 @@ def act_scores(language: str, sentence: str) -> dict[str, float]:
 
 
 @functools.cache
-def prototype_kinds(language: str) -> dict[str, Sources]:
-    """Kind ("framing", "discovery", "close", "pressure") -> its prototypes' word vectors."""
+def _prototype_texts(language: str) -> dict[str, list[str]]:
+    """Kind ("framing", "discovery", "close", "pressure") -> its prototype sentences in
+    `language` (`salesenv/data/meaning.yaml`)."""
     path = resources.files("salesenv") / "data" / "meaning.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return {kind: list(texts[language]) for kind, texts in data.items()}
+
+
+def _sources(texts: Sequence[str]) -> Sources:
+    """Shared sources (a table over the whole vocabulary) of prototype sentences."""
     vectors = word_vectors()
-    return {
-        kind: Sources.of(
-            [vectors.words(t).vectors for t in texts[language]], vectors.dim, vectors.vocabulary
-        )
-        for kind, texts in data.items()
-    }
+    return Sources([vectors.words(t).vectors for t in texts], vectors.dim, vectors.vocabulary)
+
+
+@functools.cache
+def prototype_kinds(language: str) -> dict[str, Sources]:
+    """Kind ("framing", "discovery", "close", "pressure") -> its prototypes' word vectors."""
+    return {kind: _sources(texts) for kind, texts in _prototype_texts(language).items()}
 
 
 @functools.cache
 def background_words(language: str) -> Sources:
-    """The word vectors of every sentence of generic sales talk in `language` (the
-    prototypes of `salesenv/data/meaning.yaml`)."""
-    path = resources.files("salesenv") / "data" / "meaning.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    vectors = word_vectors()
-    texts = [text for kind in data.values() for text in kind.get(language, [])]
-    return Sources.of(
-        [vectors.words(text).vectors for text in texts], vectors.dim, vectors.vocabulary
-    )
+    """The word vectors of every sentence of generic sales talk in `language`: the
+    prototypes of every kind together."""
+    return _sources([t for texts in _prototype_texts(language).values() for t in texts])
 
 
 _REQUEST = re.compile(
@@ -548,12 +521,6 @@ def _is_question(unit: str, text: str) -> bool:
     end = text.find(unit) + len(unit)
     tail = text[end : end + 1] if end > 0 else ""
     return tail in ("?", "？") or unit.rstrip().endswith(("吗", "呢", "么"))
-
-
-def cosine(a: str, b: str) -> float:
-    """The cosine of two texts' vectors (0 when either has no known word)."""
-    va, vb = word_vectors().encode([a, b])
-    return float(va @ vb)
 
 
 def prefetch(texts: Iterable[str]) -> None:

@@ -10,7 +10,7 @@ import pytest
 import salesenv
 from salesenv.customers import PersonaCustomer
 from salesenv.customers.reading import factor_prototypes
-from salesenv.meaning import SheetMeaning, clauses, cosine, word_vectors
+from salesenv.meaning import SheetMeaning, clauses, support, word_vectors
 from salesenv.scenarios.scenario import Fact
 
 EN_FACTS = (
@@ -41,17 +41,22 @@ def test_word_ids_match_chinese_words_and_english_inflections():
     assert vectors.word_ids("退款") == [vectors.word_ids("退款")[0]]  # one word, not two chars
     assert len(vectors.word_ids("refunds")) == 1
     assert vectors.word_ids("qzxqzx") == []
-    rows = vectors.encode(["quality", "", "qzxqzx"])
-    assert rows.shape == (3, vectors.dim)
-    assert np.isclose(np.linalg.norm(rows[0]), 1.0, atol=1e-5)
-    assert not rows[1].any() and not rows[2].any()
+    words = vectors.words("quality")
+    assert words.vectors.shape == (1, vectors.dim) and words.weights.shape == (1,)
+    assert np.isclose(np.linalg.norm(words.vectors[0]), 1.0, atol=1e-5)
+    assert not len(vectors.words("").ids) and not len(vectors.words("qzxqzx").ids)
 
 
-def test_related_words_are_closer_than_unrelated_ones():
-    assert cosine("refund my money", "money back guarantee") > cosine(
+def _support(claim: str, source: str) -> float:
+    vectors = word_vectors()
+    return support(vectors.words(claim), vectors.words(source).vectors)
+
+
+def test_related_words_support_each_other_more_than_unrelated_ones():
+    assert _support("refund my money", "money back guarantee") > _support(
         "refund my money", "the sofa is blue"
     )
-    assert cosine("快递几天能到", "发货速度很快") > cosine("快递几天能到", "面料是纯棉的")
+    assert _support("快递几天能到", "发货速度很快") > _support("快递几天能到", "面料是纯棉的")
 
 
 def test_clauses_cut_at_punctuation():
