@@ -18,6 +18,9 @@ needs from a fact (its numbers with their units, names, key terms) and breaks it
 4. Each junction is checked against the fact: a connective that would continue the
    sheet's wording (its first word is the sheet's next word) is passed over for the next.
 
+5. The product's name, whole or shortened, is said as it is: it is never cut, and a span
+   through it does not count as copied (`CopyIndex`'s `names`).
+
 Every piece is then shorter than the threshold and no two of them sit next to each other
 as they do in the sheet, so no span reaches the threshold, while almost every content
 word (en) or character pair (zh) of the fact is still said: the persona customer's
@@ -27,9 +30,17 @@ lexical grounding (`FactSheet.grounded_factors`) still credits it.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 
-from salesenv.customers.turn_checks import COPY_THRESHOLD, CopyIndex, copy_units
+from salesenv.customers.turn_checks import (
+    COPY_THRESHOLD,
+    NAME_RUN,
+    CopyIndex,
+    copy_units,
+    name_runs,
+)
+from salesenv.meaning import word_vectors
 
 # A comma or colon inside a number ("20,000", "9:30") does not end a clause.
 _EN_CLAUSE = re.compile(r"\s*(?:;|(?<!\d)[,:]|[,:](?!\d)|\s[-–—]\s)\s*")
@@ -70,18 +81,22 @@ _CONNECTIVES = {
 }
 #: What goes between the halves of a long clause cut before a preposition / an adverb.
 _ASIDE = {"en": (", in fact, ", ", mind you, ", ", as it happens, "), "zh": ("呢，",)}
+#: A clause this short (units) opens the next one ("首先", "Overall"): no connective after it.
+_OPENER = 2
 _ARTICLES = frozenset({"a", "an", "the"})
-_ASCII_RUN = re.compile(r"[0-9A-Za-z.,%]")
+_LATIN_RUN = re.compile(r"[0-9A-Za-z.,%&'+/ -]")
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _ZH_ADVERBS = "可能会都只最也还就不没已将在由从对把被让每"
 
 
 @functools.lru_cache(maxsize=8192)
-def restate(fact: str, language: str) -> str:
+def restate(fact: str, language: str, names: tuple[str, ...] = ()) -> str:
     """The fact in the agent's own words (no trailing full stop).
 
     Args:
         fact: A fact or selling point of the product information.
         language: "en" or "zh".
+        names: The product names, said as they are (see the module docstring).
 
     Returns:
         A restatement that keeps the fact's numbers, names and key terms and shares no
@@ -92,6 +107,7 @@ def restate(fact: str, language: str) -> str:
     text = fact.strip().rstrip("。.!！ ")
     if len(copy_units(text, language)) < limit:
         return text  # too short to be a copy: said as it is
+    text, kept = _hold_names(text, names, language)
     en = language == "en"
     # Each piece with the glue that goes before it; None: a connective of the agent's.
     pieces: list[tuple[str | None, str]] = []
@@ -101,10 +117,17 @@ def restate(fact: str, language: str) -> str:
         pieces.extend(broken[1:])
     if not pieces:
         return fact.strip()
-    sheet = CopyIndex(language, [fact], threshold=limit)
+    sheet = CopyIndex(language, [_put_back(text, kept)], threshold=limit, names=names)
     connectives = _CONNECTIVES[language]
     body, used = pieces[0][1], 0
-    for glue, piece in pieces[1:]:
+    for (_, before), (glue, piece) in itertools.pairwise(pieces):
+        if glue is None and len(copy_units(before, language)) <= _OPENER:
+            # "首先，…", "Overall, …": no connective after an opener, unless the comma
+            # would run on with the sheet's wording.
+            plain = body + (", " if en else "，") + piece
+            if sheet.longest_span(_put_back(plain, kept)) < limit:
+                body = plain
+                continue
         if glue is not None:
             body += glue + piece
             continue
@@ -112,11 +135,46 @@ def restate(fact: str, language: str) -> str:
         for k in range(len(connectives)):
             connective = connectives[(used + k) % len(connectives)]
             joined = f"{body}, {connective} {piece}" if en else f"{body}，{connective}{piece}"
-            if sheet.longest_span(joined) < limit:
+            if sheet.longest_span(_put_back(joined, kept)) < limit:
                 break
         used += 1
         body = joined
-    return body
+    return _put_back(body, kept)
+
+
+#: Stands for the k-th held name while a fact is cut: one Latin run, which is one unit and
+#: is never cut inside.
+_HELD = "qxname{}"
+_UNITS = {
+    "en": re.compile(r"[a-z0-9]+", re.I),
+    "zh": re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[a-z0-9]+", re.I),
+}
+
+
+def _hold_names(text: str, names: tuple[str, ...], language: str) -> tuple[str, list[str]]:
+    """`text` with each run that names the product (`name_runs`) swapped for a placeholder,
+    and the runs in order."""
+    if not names:
+        return text, []
+    # The units `copy_units` counts, with where each sits in `text`.
+    found = list(_UNITS[language].finditer(text))
+    spans = [m.span() for m in found]
+    units = [m.group().lower() for m in found]
+    keys = [copy_units(n, language) for n in names]
+    kept: list[str] = []
+    out, last = [], 0
+    for begin, end in name_runs(units, keys, NAME_RUN[language]):
+        start, stop = spans[begin][0], spans[end - 1][1]
+        out.append(text[last:start] + _HELD.format(len(kept)))
+        kept.append(text[start:stop])
+        last = stop
+    return "".join(out) + text[last:], kept
+
+
+def _put_back(text: str, kept: list[str]) -> str:
+    for k, name in enumerate(kept):
+        text = text.replace(_HELD.format(k), name)
+    return text
 
 
 def _clauses(text: str, language: str) -> list[tuple[str, bool]]:
@@ -176,11 +234,15 @@ def _break(clause: str, language: str) -> tuple[str, str, str] | None:
         aside = next((a for a in asides if not near & set(a.strip(" ,").split())), asides[-1])
         return " ".join(words[:i]), aside, " ".join(words[i:])
     middle = len(clause) / 2
-    # Never inside a number or a Latin word ("4.8分", "5000多篇").
+    # Between two Chinese words (as `salesenv.meaning` segments them), never inside a word,
+    # a number or a run of Latin words ("重大疾病", "4.8分", "Centennial Health 3.0").
+    starts = word_vectors().word_starts(clause)
     inner = [
         i
         for i in range(2, len(clause) - 1)
-        if not (_ASCII_RUN.match(clause[i - 1]) and _ASCII_RUN.match(clause[i]))
+        if not (_LATIN_RUN.match(clause[i - 1]) and _LATIN_RUN.match(clause[i]))
+        and (i in starts or not _CJK.match(clause[i]))
+        and not (clause[i - 1] == " " or clause[i] == " ")
     ]
     dropped = [i for i in inner if clause[i] == "的"]
     if dropped:

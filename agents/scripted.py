@@ -107,6 +107,7 @@ class ScriptedSalesAgent:
         self.language = info["language"]
         self.product, self.facts, self.points = product_facts(info)
         self.products = info.get("products") or []
+        self.names = tuple(p["name"] for p in self.products) or (self.product,)
         self.category = ""
         self.used: set[str] = set()
         self.unknown: set[str] = set()
@@ -204,7 +205,7 @@ class ScriptedSalesAgent:
     def _say(self, fact: Fact) -> str:
         """A fact as this agent says it: in its own words, or as written when `verbatim`."""
         text = _bare(fact.text)
-        return text if self.verbatim else restate(text, self.language)
+        return text if self.verbatim else restate(text, self.language, self.names)
 
     def _choose_products(self, opening: str) -> None:
         """Picks the products of the category the customer asked about (a portfolio)."""

@@ -35,7 +35,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import NamedTuple
@@ -128,17 +128,33 @@ class WordVectors:
                 if found is not None:
                     ids.append(found)
                 continue
-            i = 0
-            while i < len(run):
-                for size in range(min(_MAX_ZH_WORD, len(run) - i), 0, -1):
-                    found = index.get(run[i : i + size])
-                    if found is not None:
-                        ids.append(found)
-                        i += size
-                        break
-                else:
-                    i += 1
+            ids.extend(found for _, _, found in self._zh_words(run) if found is not None)
         return ids
+
+    def _zh_words(self, run: str) -> Iterator[tuple[int, int, int | None]]:
+        """The words of a run of Chinese characters by forward maximum matching, as
+        (start, length, vocabulary id); an unknown character is a word of its own (id None)."""
+        index = self._index
+        i = 0
+        while i < len(run):
+            for size in range(min(_MAX_ZH_WORD, len(run) - i), 0, -1):
+                found = index.get(run[i : i + size])
+                if found is not None:
+                    yield i, size, found
+                    i += size
+                    break
+            else:
+                yield i, 1, None
+                i += 1
+
+    def word_starts(self, text: str) -> set[int]:
+        """The offsets in `text` where a Chinese word starts (forward maximum matching over
+        the vocabulary), so that text can be cut between words, never inside one."""
+        return {
+            run.start() + start
+            for run in _CJK_RUN.finditer(text)
+            for start, _, _ in self._zh_words(run.group())
+        }
 
     def known_words(self, text: str) -> int:
         """How many words of `text` the vocabulary knows."""

@@ -276,3 +276,34 @@ def test_scenario_sampler_facts_are_all_restated_without_copies():
             index = copy_index(scenario)
             for fact in scenario.product.facts:
                 assert not index.copied(restate(fact.text, language)), fact.text
+
+
+def test_the_product_name_is_never_a_copy_but_the_words_around_it_are():
+    name = "紧凑型垂直气雾培草本花园套件"  # 14 characters, over the threshold of 12
+    fact = "我们的紧凑型垂直气雾培草本花园采用先进的喷雾技术直接为植物供给营养"
+    index = CopyIndex("zh", [fact], names=[name])
+    assert CopyIndex("zh", [fact]).copied(f"我是{name}的顾问")  # without the name: flagged
+    assert not index.copied(f"我是{name}的顾问")
+    assert not index.copied("紧凑型垂直气雾培草本花园")  # the sheet's shortened name
+    assert index.copied("花园采用先进的喷雾技术直接为植物供给营养")
+    # A short generic run of the name ("frost free") still counts towards a copy.
+    en = CopyIndex(
+        "en",
+        ["Frost free cooling with dual inverter compressors keeps the temperature steady"],
+        names=["Hanbo French-Door Frost-Free Fridge"],
+    )
+    assert en.copied("frost free cooling with dual inverter compressors keeps it cool")
+
+
+def test_restate_says_the_name_whole_and_still_copies_nothing():
+    name = "Centennial Health Protection 3.0重大疾病保险"
+    fact = f"{name}具备丰富营销亮点，保障全面，涵盖轻症和重大疾病，并提供身故保障"
+    said = restate(fact, "zh", (name,))
+    assert name in said
+    assert not CopyIndex("zh", [fact], names=[name]).copied(said)
+    # Without the name the cut may fall inside it, never inside a Latin run.
+    assert "Health Protection" in restate(fact, "zh")
+    # An opener keeps its comma: no connective right after it ("首先，而且…").
+    assert restate("首先，保障全面，涵盖轻症、重大疾病，提供身故保障", "zh").startswith(
+        "首先，保障全面"
+    )

@@ -628,3 +628,27 @@ def test_a_tight_budget_is_still_a_price_concern():
     )
     assert zh.persona.decision_factors[0] == "returns_cost"
     assert en.persona.decision_factors[0] == "returns_cost"
+
+
+@pytest.mark.parametrize(
+    "paragraph, language, name",
+    [
+        (
+            "Spruce Health Protection 3.0重大疾病保险是一款由云杉人寿承保的重大疾病保险产品。"
+            "等待期为90天。投保年龄为0至60岁。保障期至80周岁。",
+            "zh",
+            "Spruce Health Protection 3.0重大疾病保险",  # 34 characters
+        ),
+        (
+            "The Harbor Fold Kayak is a folding kayak for calm water. It weighs 12 kg. "
+            "It packs into a 90 cm bag. It seats one adult.",
+            "en",
+            "Harbor Fold Kayak",
+        ),
+    ],
+)
+def test_a_long_name_is_read_from_the_first_sentence(paragraph, language, name):
+    key = "产品信息" if language == "zh" else "product_information"
+    prompt = json.dumps({key: paragraph}, ensure_ascii=False)
+    product = parse_product(f"PRODUCT_INFORMATION:\n{prompt}\n", language).product
+    assert product is not None and product.name == name

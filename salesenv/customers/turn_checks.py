@@ -57,20 +57,34 @@ class CopyIndex:
         sources: The texts a salesperson must not paste (facts, selling points); a span
             never runs from one source into the next.
         threshold: The span length that counts as copied (default `COPY_THRESHOLD`).
+        names: Names a salesperson says anyway (the product's): where a source holds one
+            or a part of one (`name_runs`), a span ends there, so saying the name is never
+            a copy however long it is (official product names reach 19 characters), while
+            pasting the words around it still is.
     """
 
-    def __init__(self, language: str, sources: Iterable[str], threshold: int | None = None) -> None:
+    def __init__(
+        self,
+        language: str,
+        sources: Iterable[str],
+        threshold: int | None = None,
+        names: Iterable[str] = (),
+    ) -> None:
         self.language = language
         self.threshold = COPY_THRESHOLD[language] if threshold is None else threshold
         self.sources = tuple(s for s in sources if s and s.strip())
+        name_units = [u for u in (copy_units(n, language) for n in names) if u]
         # Suffix automaton: per state, its transitions, suffix link and longest length.
         self._next: list[dict[str, int]] = [{}]
         self._link = [-1]
         self._len = [0]
         last = 0
         for i, source in enumerate(self.sources):
-            for unit in [*copy_units(source, language), f"\x00{i}"]:
-                last = self._extend(last, unit)
+            for j, piece in enumerate(
+                _without_names(copy_units(source, language), name_units, language)
+            ):
+                for unit in [*piece, f"\x00{i}.{j}"]:
+                    last = self._extend(last, unit)
 
     def _extend(self, last: int, unit: str) -> int:
         nxt, link, length = self._next, self._link, self._len
@@ -116,13 +130,51 @@ class CopyIndex:
         return self.longest_span(text) >= self.threshold
 
 
+#: The shortest run of a product name's units, in a source, that counts as the name
+#: (a shortened name: "紧凑型垂直气雾培草本花园" for "紧凑型垂直气雾培草本花园套件"): half
+#: the copy threshold, so that a generic term inside a name ("frost-free", "降噪") still
+#: counts towards a copy of the words around it.
+NAME_RUN = {"en": 4, "zh": 6}
+
+
+def name_runs(units: list[str], names: list[list[str]], shortest: int) -> list[tuple[int, int]]:
+    """The (start, end) of each run of `units`, of `shortest` units or more, that is a
+    contiguous part of one of `names`, taken greedily from the left, longest first."""
+    runs, i = [], 0
+    while i < len(units):
+        best = 0
+        for name in names:
+            for j in range(len(name)):
+                k = 0
+                while i + k < len(units) and j + k < len(name) and units[i + k] == name[j + k]:
+                    k += 1
+                best = max(best, k)
+        if best >= shortest:
+            runs.append((i, i + best))
+            i += best
+        else:
+            i += 1
+    return runs
+
+
+def _without_names(units: list[str], names: list[list[str]], language: str) -> list[list[str]]:
+    """`units` cut into the pieces between the runs that name the product (`name_runs`)."""
+    pieces, start = [], 0
+    for begin, end in name_runs(units, names, NAME_RUN[language]):
+        pieces.append(units[start:begin])
+        start = end
+    pieces.append(units[start:])
+    return [p for p in pieces if p]
+
+
 @functools.lru_cache(maxsize=4096)
 def copy_index(scenario: Scenario) -> CopyIndex:
     """The product information of a scenario as a `CopyIndex` (cached per scenario): the
     facts and selling points of its product (of every product in a portfolio's prompt),
     or, for a scenario loaded from prompts only, the rows of its salesperson prompt's
     product section, without the heading rows (name, category, price, store), whose
-    names a salesperson says anyway."""
+    names a salesperson says anyway. Product names never count towards a copy
+    (`CopyIndex`'s `names`)."""
     if isinstance(scenario, PortfolioScenario):
         products = [item.product for item in scenario.items]
     elif scenario.product is not None:
@@ -131,7 +183,7 @@ def copy_index(scenario: Scenario) -> CopyIndex:
         section = product_section(scenario.salesperson_prompt) or scenario.salesperson_prompt
         return CopyIndex(scenario.language, _fact_rows(section))
     sources = [t for p in products for t in (*(f.text for f in p.facts), *p.selling_points)]
-    return CopyIndex(scenario.language, sources)
+    return CopyIndex(scenario.language, sources, names=[p.name for p in products])
 
 
 def _fact_rows(section: str) -> Sequence[str]:

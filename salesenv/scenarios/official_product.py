@@ -426,7 +426,7 @@ def _subject(text: str, language: str) -> str:
     s = sentence[0]
     if language == "zh":
         match = re.match(
-            r"^(?:该?产品名称?(?:为|是)|本产品)?[“\"《]?(.{2,30}?)[”\"》]?(?:是一|是|为一|属于)", s
+            r"^(?:该?产品名称?(?:为|是)|本产品)?[“\"《]?(.{2,40}?)[”\"》]?(?:是一|是|为一|属于)", s
         )
     else:
         match = re.match(
