@@ -14,6 +14,26 @@ from typing import Any
 GenerateFn = Callable[[list[list[int]], int], tuple[list[list[int]], list[list[float]] | None]]
 
 
+def tokenizer_name(tokenizer: Any) -> str:
+    """The model a tokenizer was loaded from, for error messages."""
+    return repr(getattr(tokenizer, "name_or_path", "") or type(tokenizer).__name__)
+
+
+def check_chat_template(tokenizer: Any) -> None:
+    """Fails clearly when a policy tokenizer has no chat template (a base model's).
+
+    Raises:
+        ValueError: If `tokenizer.chat_template` is unset.
+    """
+    if hasattr(tokenizer, "chat_template") and not tokenizer.chat_template:
+        raise ValueError(
+            f"the policy tokenizer {tokenizer_name(tokenizer)} has no chat template, and the "
+            "rollouts render the conversation with it: set train.policy_model to an "
+            "instruct/chat model, or give the tokenizer a chat template "
+            "(tokenizer.chat_template = ...) before training"
+        )
+
+
 def load_policy(path: str, device: str | None = None) -> tuple[Any, Any]:
     """A causal LM and its tokenizer, ready for `hf_generate` and GRPO.
 
@@ -27,6 +47,9 @@ def load_policy(path: str, device: str | None = None) -> tuple[Any, Any]:
 
     Returns:
         (model, tokenizer).
+
+    Raises:
+        ValueError: If the tokenizer has no chat template (checked before the weights load).
     """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -36,6 +59,7 @@ def load_policy(path: str, device: str | None = None) -> tuple[Any, Any]:
 
         path = str(tiny_model_dir())
     tokenizer = AutoTokenizer.from_pretrained(path)
+    check_chat_template(tokenizer)
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token

@@ -17,6 +17,30 @@ back to its (env id, seed) through the rows it was built from (`salesenv.trainin
 episode_rows` keeps only seeds whose prompt is unique). All G copies of a prompt replay the
 same seed, so they meet the same scenario and the same customer, and the group baseline
 compares like with like.
+
+Chat templates and thinking (Qwen3). The prompt is the template's rendering of the
+opening with the generation prompt (`chat_template_kwargs`, e.g. `{"enable_thinking":
+False}`, reach every rendering). After that the sequence is built by appending, never
+re-rendered: each salesperson turn's sampled tokens as they came out (env_mask 1), then the
+customer's reply wrapped in the text pieces `ChatBridge` reads off the template (env_mask
+0), which end with the next generation prompt. So the training sequence is exactly what
+the policy saw and generated at every turn: turn k was sampled with prompt + completion up
+to it as its context, earlier turns' think blocks included. Templates that rewrite history
+differ from it: Qwen3's drops the reasoning of assistant turns before the last user
+message, renders the turn after it with a think block (an empty one when it had no
+reasoning), and with `enable_thinking=False` ends each generation prompt with an empty
+think block. Rendering the final conversation (`messages`, whose salesperson turns are the
+env's actions, with the reasoning stripped) therefore gives the rollout's text with its
+think blocks removed: the two are equal once every `<think>...</think>` block and the blank
+line after it is removed from both (a turn cut off by its token limit while thinking said
+nothing; its partial reasoning stays in the sequence). For ChatML templates such as
+SmolLM2's the two are identical. This is the right sequence for GRPO: the policy-gradient
+loss and the importance ratio are computed on the tokens that were sampled, in the
+context they were sampled in; re-rendering would drop the reasoning tokens of earlier
+turns from the loss and score later turns in a context the policy never saw. The env
+strips the reasoning from each turn (`salesenv.customers.thinking.strip_thinking`), so the
+customer, the judge and the transcript see only what was said; reasoning tokens count
+towards the per-turn limit and the episode budget like any other generated token.
 """
 
 from __future__ import annotations
@@ -29,13 +53,26 @@ from typing import Any
 import salesenv
 from salesenv.customers.base import CustomerReply, CustomerRequest
 from salesenv.env import SalesEnv, StepResult
-from salesenv.training.policies import GenerateFn, process_sync, trainer_generate
+from salesenv.training.policies import (
+    GenerateFn,
+    check_chat_template,
+    process_sync,
+    tokenizer_name,
+    trainer_generate,
+)
 
 #: Messages of a prompt as OpenAI-style dicts (role, content).
 Messages = list[dict[str, str]]
 
 _MARK_A = "\x00salesenv-assistant\x00"
 _MARK_B = "\x00salesenv-user\x00"
+
+#: Where the message of a template error points the user.
+_TEMPLATE_ADVICE = (
+    "set train.policy_model to a chat model whose template keeps earlier messages as they "
+    "were, give the tokenizer such a template (tokenizer.chat_template = ...), or change "
+    "train.chat_template_kwargs"
+)
 
 
 def prompt_key(messages: Sequence[Mapping[str, Any]]) -> str:
@@ -92,7 +129,10 @@ class ChatBridge:
     After a salesperson turn the template writes `close` (for ChatML: "<|im_end|>\\n"); a
     customer reply becomes `user_prefix + reply + user_suffix`, where the suffix ends
     with the generation prompt of the next salesperson turn. Learned once per tokenizer by
-    rendering a conversation with marker strings.
+    rendering a conversation with marker strings: the pieces after the salesperson turn
+    are read from the rendering where a customer message follows it, which is where the
+    rollout needs them, so templates that render the last assistant turn differently from
+    earlier ones (Qwen3's think blocks) work too.
     """
 
     close: str
@@ -101,29 +141,65 @@ class ChatBridge:
     eos_text: str
 
     @classmethod
-    def from_tokenizer(cls, tokenizer: Any) -> ChatBridge:
+    def from_tokenizer(
+        cls, tokenizer: Any, chat_template_kwargs: Mapping[str, Any] | None = None
+    ) -> ChatBridge:
         """Reads the pieces off `tokenizer.apply_chat_template`.
 
+        Args:
+            tokenizer: The policy's tokenizer.
+            chat_template_kwargs: Variables for the template (`{"enable_thinking": False}`).
+
         Raises:
-            ValueError: If the template rewrites earlier turns when a turn is added (the
-                completion would then not be a continuation of the prompt).
+            ValueError: If the tokenizer has no chat template, the template fails on a
+                system + user + assistant + user conversation, does not render message
+                contents verbatim, or renders the opening (system prompt and first user
+                message) differently once more turns follow: multi-turn rollouts append
+                turns to the rendered opening, so they cannot use such a template.
         """
+        check_chat_template(tokenizer)
+        kwargs = dict(chat_template_kwargs or {})
+
+        def render(messages: Messages, generation_prompt: bool = False) -> str:
+            try:
+                return tokenizer.apply_chat_template(
+                    messages, tokenize=False, add_generation_prompt=generation_prompt, **kwargs
+                )
+            except Exception as error:
+                raise ValueError(
+                    f"the chat template of the policy {tokenizer_name(tokenizer)} fails on a "
+                    f"system + user + assistant + user conversation with chat_template_kwargs="
+                    f"{kwargs} ({type(error).__name__}: {error}): {_TEMPLATE_ADVICE}"
+                ) from error
+
         head = [{"role": "system", "content": "S"}, {"role": "user", "content": "U"}]
         with_turn = [*head, {"role": "assistant", "content": _MARK_A}]
-        one = tokenizer.apply_chat_template(with_turn, tokenize=False)
-        two = tokenizer.apply_chat_template(
-            [*with_turn, {"role": "user", "content": _MARK_B}],
-            tokenize=False,
-            add_generation_prompt=True,
-        )
-        if not two.startswith(one) or _MARK_A not in one or _MARK_B not in two:
+        opening = render(head)
+        last = render(with_turn)
+        followed = render([*with_turn, {"role": "user", "content": _MARK_B}], True)
+        after = followed.split(_MARK_A)
+        if len(after) != 2 or after[1].count(_MARK_B) != 1:
             raise ValueError(
-                "this chat template rewrites earlier turns when a turn is added; multi-turn "
-                "rollouts need a template whose rendering of a conversation extends its prefix"
+                f"the chat template of the policy {tokenizer_name(tokenizer)} does not render "
+                f"message contents verbatim (with chat_template_kwargs={kwargs}), so the "
+                f"customer's replies cannot be spliced into the rollout: {_TEMPLATE_ADVICE}"
             )
-        close = one[one.rindex(_MARK_A) + len(_MARK_A) :]
-        prefix, suffix = two[len(one) :].split(_MARK_B)
-        return cls(close, prefix, suffix, tokenizer.eos_token or "")
+        if not after[0].startswith(opening):
+            raise ValueError(
+                f"the chat template of the policy {tokenizer_name(tokenizer)} renders the "
+                "system prompt and the first user message differently once more turns "
+                "follow (it rewrites the opening, e.g. moves the system prompt to the last "
+                "user message), so multi-turn rollouts, which append turns to the rendered "
+                f"opening, cannot use it: {_TEMPLATE_ADVICE}"
+            )
+        between, suffix = after[1].split(_MARK_B)
+        eos = tokenizer.eos_token or ""
+        close = last.split(_MARK_A)[-1] if _MARK_A in last else ""
+        if not close or not between.startswith(close):
+            # The template ends a last turn unlike a turn that a user message follows; only
+            # the end-of-turn token needs to be known as such (`customer_text`).
+            close = eos if eos and between.startswith(eos) else ""
+        return cls(close, between[len(close) :], suffix, eos)
 
     def customer_text(self, reply: str, turn_ended: bool) -> str:
         """The text between a salesperson turn's last token and the next turn's first.
@@ -182,6 +258,13 @@ class SalesRollout:
         generate: The policy; default: the trainer's model (vLLM when `use_vllm`, else
             transformers `generate`, sampling at the trainer's temperature).
         tokenizer: Default: the trainer's processing class.
+        chat_template_kwargs: Variables for the policy's chat template, e.g.
+            `{"enable_thinking": False}` to turn a Qwen3 policy's thinking off; None: the
+            trainer's `GRPOConfig.chat_template_kwargs` (none without a trainer).
+
+    Raises:
+        ValueError: If a budget is < 1, or `tokenizer`'s chat template cannot render
+            multi-turn rollouts (see `ChatBridge.from_tokenizer`).
 
     Returns (from `__call__`): `prompt_ids`, `completion_ids`, `logprobs`, `env_mask`, and
     for the reward functions `env_reward` (the return), `env_score` (the final score) and
@@ -200,15 +283,19 @@ class SalesRollout:
         shaping: Any = None,
         generate: GenerateFn | None = None,
         tokenizer: Any = None,
+        chat_template_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
         if max_turn_tokens < 1 or episode_token_budget < 1:
             raise ValueError("max_turn_tokens and episode_token_budget must be >= 1")
+        if tokenizer is not None:
+            ChatBridge.from_tokenizer(tokenizer, chat_template_kwargs)  # fail before training
         self.episodes = {prompt_key(r["prompt"]): (r["env_id"], int(r["seed"])) for r in rows}
         self.pool = EnvPool(customer, scorer, env_kwargs, shaping)
         self.max_turn_tokens = max_turn_tokens
         self.episode_token_budget = episode_token_budget
         self.generate = generate
         self.tokenizer = tokenizer
+        self.chat_template_kwargs = chat_template_kwargs
 
     def __call__(self, prompts: Sequence[Messages], trainer: Any = None) -> dict[str, list]:
         """Plays one episode per prompt (TRL's `rollout_func(prompts, trainer)`).
@@ -218,6 +305,9 @@ class SalesRollout:
         """
         tokenizer = self.tokenizer or trainer.processing_class
         generate = self.generate or trainer_generate(trainer, tokenizer)
+        template_kwargs = self.chat_template_kwargs
+        if template_kwargs is None:
+            template_kwargs = getattr(trainer, "chat_template_kwargs", None)
         specs = []
         for prompt in prompts:
             try:
@@ -235,6 +325,7 @@ class SalesRollout:
             max_turn_tokens=self.max_turn_tokens,
             episode_token_budget=self.episode_token_budget,
             sync=process_sync(trainer),
+            chat_template_kwargs=template_kwargs,
         )
         no_logprobs = any(len(e.logprobs) != len(e.completion_ids) for e in episodes)
         return {
@@ -257,6 +348,7 @@ def play_episodes(
     max_turn_tokens: int,
     episode_token_budget: int,
     sync: Callable[[bool], bool] | None = None,
+    chat_template_kwargs: Mapping[str, Any] | None = None,
 ) -> list[Episode]:
     """Plays the episodes `specs` (env id, seed) to the end with a token-level policy.
 
@@ -271,13 +363,20 @@ def play_episodes(
         sync: For multi-process generation that needs every process in every call:
             maps "this process has running episodes" to "any process has"; the loop then
             calls `generate` (possibly with no prompts) until no process has one.
+        chat_template_kwargs: Variables for the chat template (`{"enable_thinking": False}`),
+            used for the prompt and for the pieces around each customer reply.
 
     Returns:
         The finished episodes, in the order of `specs`.
+
+    Raises:
+        ValueError: If the tokenizer's chat template cannot render multi-turn rollouts
+            (see `ChatBridge.from_tokenizer`).
     """
-    bridge = ChatBridge.from_tokenizer(tokenizer)
+    bridge = ChatBridge.from_tokenizer(tokenizer, chat_template_kwargs)
+    template_kwargs = dict(chat_template_kwargs or {})
     episodes = [
-        _start(env, seed, tokenizer, episode_token_budget)
+        _start(env, seed, tokenizer, episode_token_budget, template_kwargs)
         for (_, seed), env in zip(specs, envs, strict=True)
     ]
     while True:
@@ -297,11 +396,13 @@ def play_episodes(
     return episodes
 
 
-def _start(env: SalesEnv, seed: int, tokenizer: Any, budget: int) -> Episode:
+def _start(
+    env: SalesEnv, seed: int, tokenizer: Any, budget: int, template_kwargs: Mapping[str, Any]
+) -> Episode:
     """Resets `env` with `seed` and tokenizes its prompt."""
     _, info = env.reset(seed=seed)
     text = tokenizer.apply_chat_template(
-        info["messages"], tokenize=False, add_generation_prompt=True
+        info["messages"], tokenize=False, add_generation_prompt=True, **template_kwargs
     )
     prompt_ids = tokenizer(text, add_special_tokens=False)["input_ids"]
     return Episode(env, prompt_ids, [], [], [], budget)
@@ -322,6 +423,8 @@ def _salesperson_turn(
     episode.env_mask += [1] * len(turn_ids)
     episode.budget_left -= len(turn_ids)
     episode.turn_ended = bool(turn_ids) and turn_ids[-1] == tokenizer.eos_token_id
+    # Any reasoning (<think>...</think>) stays in the tokens; the env strips it from what
+    # the customer hears.
     action = tokenizer.decode(turn_ids, skip_special_tokens=True).strip()
     # A spent budget makes this the last turn: the customer decides and the env scores.
     return episode.env.begin_step(action, last_turn=episode.budget_left <= 0)

@@ -8,8 +8,9 @@ mandatory.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 from omegaconf import MISSING
 
@@ -38,6 +39,10 @@ class TrainConf:
         temperature: Policy sampling temperature during rollouts.
         use_vllm: Generate rollouts with vLLM.
         vllm_mode: colocate (same process and GPU) or server (`trl vllm-serve`).
+        vllm_server_host: Host of the `trl vllm-serve` server (server mode).
+        vllm_server_port: Port of that server.
+        vllm_server_timeout: Seconds to wait for that server to answer on `/health`
+            before giving up (the server may still be starting).
         seed: Training seed.
         output_dir: Checkpoints; null uses the Hydra run directory.
         num_prompts: Scenarios in the training dataset (each played by G rollouts).
@@ -49,6 +54,11 @@ class TrainConf:
         save_model: Save the trained policy (and tokenizer) to `<output_dir>/final`.
         vllm_gpu_memory_utilization: GPU memory share of the colocated vLLM engine.
         vllm_max_model_length: vLLM's context length; must hold a whole episode.
+        chat_template_kwargs: Variables for the policy's chat template in rollouts and
+            evaluation; the default turns a Qwen3 policy's thinking off (as for the
+            customer models), `train.chat_template_kwargs.enable_thinking=true` turns it
+            on, `~train.chat_template_kwargs.enable_thinking` leaves the template's own
+            default. Templates without the variable ignore it.
     """
 
     policy_model: str = MISSING
@@ -63,6 +73,9 @@ class TrainConf:
     temperature: float = 1.0
     use_vllm: bool = False
     vllm_mode: VLLMMode = VLLMMode.colocate
+    vllm_server_host: str = "0.0.0.0"
+    vllm_server_port: int = 8000
+    vllm_server_timeout: float = 240.0
     seed: int = 0
     output_dir: str | None = None
     num_prompts: int = 512
@@ -72,3 +85,4 @@ class TrainConf:
     save_model: bool = True
     vllm_gpu_memory_utilization: float = 0.3
     vllm_max_model_length: int | None = None
+    chat_template_kwargs: dict[str, Any] = field(default_factory=lambda: {"enable_thinking": False})
