@@ -39,6 +39,7 @@ from omegaconf import MISSING
 from salesenv import catalog
 from salesenv.ids import ENV_DIFFICULTIES, LANGUAGES, VARIANTS, EnvId, id_spelling, parse_difficulty
 from salesenv.protocol import DEFAULT_PROTOCOL, PROTOCOLS, get_protocol
+from salesenv.scenarios.prompts import PROMPT_STYLES
 from salesenv.scenarios.sampler import SPLITS
 from salesenv.schemas import constructor_default, schema_of
 from salesenv.training.settings import TrainConf, VLLMMode
@@ -95,6 +96,8 @@ class EnvConf:
             (`env.protocol=salesllm-official`, or `salesenv eval --protocol ...`).
         split: null (every product), train or test: sample only that side of the seeded
             product/occupation split (plain variant, sampled scenarios only).
+        prompt_style: full (the benchmark's salesperson prompt) or compact (a short one, a
+            training aid for small policies; scored as usual).
     """
 
     language: Language = Language.both
@@ -104,6 +107,7 @@ class EnvConf:
     max_rounds: int | None = constructor_default("salesenv.env.SalesEnv", "max_rounds")
     protocol: ProtocolName = ProtocolName[constructor_default("salesenv.env.SalesEnv", "protocol")]
     split: str | None = None
+    prompt_style: str = constructor_default("salesenv.env.SalesEnv", "prompt_style")
 
 
 @dataclass
@@ -158,6 +162,11 @@ def env_kwargs(env: Any) -> dict[str, Any]:
         kwargs["split"] = split
     if env.max_rounds is not None:
         kwargs["max_rounds"] = int(env.max_rounds)
+    style = env.get("prompt_style", "full") if hasattr(env, "get") else env.prompt_style
+    if style != "full":
+        if style not in PROMPT_STYLES:
+            raise ValueError(f"env.prompt_style must be full or compact, got {style!r}")
+        kwargs["prompt_style"] = style
     if env.variant == Variant.longhorizon:
         kwargs["max_followups"] = int(env.max_followups)
     return kwargs

@@ -17,6 +17,7 @@ from salesenv.dialogue import Decision, Dialogue, Turn
 from salesenv.protocol import Protocol, get_protocol, warn_if_unlike
 from salesenv.rewards import EpisodeScorer
 from salesenv.rewards.shaping import PotentialShaping
+from salesenv.scenarios.prompts import PROMPT_STYLES, compact_salesperson_prompt
 from salesenv.scenarios.sampler import ScenarioSampler
 from salesenv.scenarios.scenario import Scenario
 from salesenv.spaces import UnicodeText
@@ -84,6 +85,11 @@ class SalesEnv(gym.Env[str, str]):
         split: None, "train" or "test": sample only the products and persona occupations of
             that side of the seeded split (`salesenv.scenarios.sampler.held_out`), so that a
             trained policy can be evaluated on products it never saw.
+        prompt_style: "full" (default, the benchmark's) or "compact": a short salesperson
+            prompt (`salesenv.scenarios.prompts.compact_salesperson_prompt`), a training
+            aid for small policies. Only the policy's system prompt changes: the customer,
+            the judge and the score read the scenario, so episodes are scored as usual.
+            It needs scenarios with a product sheet.
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["human", "ansi"], "render_fps": 1}
@@ -101,7 +107,11 @@ class SalesEnv(gym.Env[str, str]):
         shaping: PotentialShaping | None = None,
         protocol: str | Protocol = "salesenv",
         split: str | None = None,
+        prompt_style: str = "full",
     ) -> None:
+        if prompt_style not in PROMPT_STYLES:
+            raise ValueError(f"prompt_style must be one of {PROMPT_STYLES}, got {prompt_style!r}")
+        self.prompt_style = prompt_style
         self.protocol = get_protocol(protocol)
         max_rounds = self.protocol.max_rounds if max_rounds is None else max_rounds
         if max_rounds < 1:
@@ -312,10 +322,18 @@ class SalesEnv(gym.Env[str, str]):
         }
 
     def _system_prompt(self) -> str:
-        """The salesperson's system prompt: the scenario's, with the protocol's language line."""
-        return self.protocol.with_language_line(
-            self._scenario.salesperson_prompt, self._scenario.language
-        )
+        """The salesperson's system prompt: the scenario's (or the compact one), with the
+        protocol's language line."""
+        scenario = self._scenario
+        prompt = scenario.salesperson_prompt
+        if self.prompt_style == "compact":
+            if scenario.product is None:
+                raise ValueError(
+                    f"prompt_style='compact' needs a product sheet, and scenario {scenario.id} "
+                    "was loaded from prompts only: use prompt_style='full' for it"
+                )
+            prompt = compact_salesperson_prompt(scenario.language, scenario.product)
+        return self.protocol.with_language_line(prompt, scenario.language)
 
     def _step_info(self, reply: CustomerReply) -> dict[str, Any]:
         """`_get_info()` plus the flags of the step that `reply` answers."""

@@ -378,3 +378,10 @@ def test_env_split_reaches_the_env_and_is_checked():
         env_kwargs(EnvConf(split="validation"))
     with pytest.raises(ValueError, match="plain variant"):
         env_kwargs(EnvConf(split="train", variant=Variant.longhorizon))
+
+
+def test_env_prompt_style_reaches_the_env_and_is_checked():
+    assert env_kwargs(EnvConf(prompt_style="compact"))["prompt_style"] == "compact"
+    assert "prompt_style" not in env_kwargs(EnvConf())
+    with pytest.raises(ValueError, match=r"env\.prompt_style must be full or compact"):
+        env_kwargs(EnvConf(prompt_style="short"))

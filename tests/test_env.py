@@ -277,3 +277,32 @@ def test_dialogue_and_round_show_the_running_conversation():
         ("salesperson", "Hello!"),
         ("customer", reply),
     ]
+
+
+def test_compact_prompt_is_short_and_episodes_score_as_with_the_full_prompt():
+    records = {}
+    for style in ("full", "compact"):
+        env = salesenv.make("SalesLLM-en-easy", prompt_style=style)
+        _, info = env.reset(seed=5)
+        product = env.unwrapped.scenario.product
+        records[style] = (info["system_prompt"], run_episode(env, ScriptedSalesAgent(), seed=5))
+        env.close()
+    full, compact = records["full"][0], records["compact"][0]
+    assert len(compact) < 0.8 * len(full)
+    assert product.name in compact and all(f.text in compact for f in product.facts)
+    assert "Selling points" not in compact and product.selling_points[0] not in compact
+    # Only the policy's prompt changes: the same actions meet the same customer and score.
+    full_episode, compact_episode = records["full"][1], records["compact"][1]
+    assert full_episode.transcript == compact_episode.transcript
+    assert full_episode.score == compact_episode.score and full_episode.rounds > 1
+
+
+def test_compact_prompt_needs_a_product_sheet():
+    with pytest.raises(ValueError, match="prompt_style must be one of"):
+        SalesEnv(prompt_style="short")
+    scenario = dataclasses.replace(
+        ScenarioSampler("en", "easy").sample(np.random.default_rng(0)), product=None
+    )
+    env = SalesEnv(language="en", scenarios=[scenario], prompt_style="compact")
+    with pytest.raises(ValueError, match="needs a product sheet"):
+        env.reset(seed=0)

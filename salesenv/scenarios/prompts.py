@@ -90,6 +90,18 @@ PRODUCT_INFORMATION（私密资料，可以使用，但不要整段照搬）：
 - 了解顾客需求，用上面的信息回答问题，并提出具体的下一步。""",
 }
 
+#: The salesperson prompts an env can give the policy (`SalesEnv`'s `prompt_style`).
+PROMPT_STYLES = ("full", "compact")
+#: A short salesperson script for training small policies (`compact_salesperson_prompt`).
+_COMPACT_SALESPERSON = {
+    "en": """You sell {product} ({category}; price: {price}). What you know about it:
+{facts}
+Ask the customer what they need, answer with these facts in your own words (never invent any), and ask them to buy. Reply in English, in one or two sentences.""",
+    "zh": """你在销售{product}（{category}；价格：{price}）。你了解的信息：
+{facts}
+问清顾客的需要，用自己的话讲上面的信息回答（不要编造），并请顾客下单。只说中文，每次一两句话。""",
+}
+
 _SEP = {"en": "; ", "zh": "；"}
 
 
@@ -119,6 +131,19 @@ def customer_prompt(
         factors=sep.join(factor_names[f][language] for f in persona.decision_factors),
         communication=persona.communication,
         tags=", ".join(f"[DECISION: {t}]" for t in DECISION_TAGS),
+    )
+
+
+def compact_salesperson_prompt(language: str, product: Product) -> str:
+    """A short salesperson script, a training aid for small policies: the product, its
+    price and facts, and the task in one sentence; no selling points, no rule list (about
+    a third of `salesperson_prompt`'s tokens). It never contains anything about the
+    customer."""
+    return _COMPACT_SALESPERSON[language].format(
+        product=product.name,
+        category=product.category_name,
+        price=product.price,
+        facts="\n".join(f"- {f.text}" for f in product.facts),
     )
 
 

@@ -134,8 +134,13 @@ def evaluate_policy(
     env_kwargs: Mapping[str, Any] | None = None,
     max_turn_tokens: int = 256,
     episode_token_budget: int = 4096,
+    chat_template_kwargs: Mapping[str, Any] | None = None,
 ) -> list[float]:
     """Final scores of a policy on each env id and seed (e.g. greedy, before and after).
+
+    Args:
+        chat_template_kwargs: Variables for the policy's chat template
+            (`{"enable_thinking": False}`), as for `SalesRollout`.
 
     Returns:
         One final blended score per (env id, seed), env ids outermost.
@@ -149,5 +154,6 @@ def evaluate_policy(
         envs=EnvPool(customer, scorer, env_kwargs).envs(specs),
         max_turn_tokens=max_turn_tokens,
         episode_token_budget=episode_token_budget,
+        chat_template_kwargs=chat_template_kwargs,
     )
     return [float(e.score) for e in episodes]
