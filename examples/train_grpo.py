@@ -43,6 +43,7 @@ from salesenv.training import (
     load_policy,
 )
 from salesenv.training.groups import GroupCheck, TaggedRollout, check_group_batch
+from salesenv.training.server import check_policy_server
 
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # rollout_func is marked experimental
 
@@ -66,6 +67,7 @@ def main(cfg: DictConfig) -> None:
 
     out = Path(train.output_dir or HydraConfig.get().runtime.output_dir)
     torch.manual_seed(train.seed)
+    check_policy_server(train, cuda_available=torch.cuda.is_available())  # vllm_mode=server
 
     # 1. The env side: customer, scorer, optional shaping, the env ids and their kwargs.
     customer = hydra.utils.instantiate(cfg.customer)
@@ -168,6 +170,9 @@ def grpo_config(train: DictConfig, out: Path, on_gpu: bool) -> Any:
         max_completion_length=train.episode_token_budget,
         use_vllm=train.use_vllm,
         vllm_mode=train.vllm_mode.value,
+        vllm_server_host=train.vllm_server_host,
+        vllm_server_port=train.vllm_server_port,
+        vllm_server_timeout=train.vllm_server_timeout,
         vllm_gpu_memory_utilization=train.vllm_gpu_memory_utilization,
         vllm_max_model_length=train.vllm_max_model_length,
         seed=train.seed,
