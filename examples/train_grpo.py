@@ -90,9 +90,10 @@ def main(cfg: DictConfig) -> None:
 
     # 4. Mean final score of the greedy policy on held-out seeds, before training (each
     #    process plays every world-th seed; the main process reports).
-    budgets = {
+    episode_settings = {  # token budgets and the policy's chat template variables
         "max_turn_tokens": train.per_turn_max_tokens,
         "episode_token_budget": train.episode_token_budget,
+        "chat_template_kwargs": dict(train.chat_template_kwargs),  # Qwen3: enable_thinking
     }
     eval_seeds = range(cfg.eval.seed, cfg.eval.seed + (cfg.eval.episodes or 1))
 
@@ -102,7 +103,7 @@ def main(cfg: DictConfig) -> None:
         seeds = eval_seeds[rank::world]
         scores = evaluate_policy(
             greedy, tokenizer, ids, seeds,
-            customer=customer, scorer=scorer, env_kwargs=kwargs, **budgets,
+            customer=customer, scorer=scorer, env_kwargs=kwargs, **episode_settings,
         )  # fmt: skip
         keyed = list(zip([(i, s) for i in range(len(ids)) for s in seeds], scores, strict=True))
         return [score for _, score in sorted(gather_object(keyed) if world > 1 else keyed)]
@@ -115,7 +116,12 @@ def main(cfg: DictConfig) -> None:
     #    GroupCheck verifies on every step that each group (possibly split over processes)
     #    played one scenario (salesenv/training/groups.py says why it sits in the reward).
     rollout = SalesRollout(
-        rows, customer=customer, scorer=scorer, env_kwargs=kwargs, shaping=shaping, **budgets
+        rows,
+        customer=customer,
+        scorer=scorer,
+        env_kwargs=kwargs,
+        shaping=shaping,
+        **episode_settings,
     )
     reward = GroupCheck(env_reward, train.num_generations)
     trainer = GRPOTrainer(
@@ -173,6 +179,7 @@ def grpo_config(train: DictConfig, out: Path, on_gpu: bool) -> Any:
         vllm_server_host=train.vllm_server_host,
         vllm_server_port=train.vllm_server_port,
         vllm_server_timeout=train.vllm_server_timeout,
+        chat_template_kwargs=dict(train.chat_template_kwargs),
         vllm_gpu_memory_utilization=train.vllm_gpu_memory_utilization,
         vllm_max_model_length=train.vllm_max_model_length,
         seed=train.seed,
