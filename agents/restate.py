@@ -39,6 +39,7 @@ from salesenv.customers.turn_checks import (
     CopyIndex,
     copy_units,
     name_runs,
+    unit_spans,
 )
 from salesenv.meaning import word_vectors
 
@@ -145,10 +146,6 @@ def restate(fact: str, language: str, names: tuple[str, ...] = ()) -> str:
 #: Stands for the k-th held name while a fact is cut: one Latin run, which is one unit and
 #: is never cut inside.
 _HELD = "qxname{}"
-_UNITS = {
-    "en": re.compile(r"[a-z0-9]+", re.I),
-    "zh": re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[a-z0-9]+", re.I),
-}
 
 
 def _hold_names(text: str, names: tuple[str, ...], language: str) -> tuple[str, list[str]]:
@@ -156,10 +153,9 @@ def _hold_names(text: str, names: tuple[str, ...], language: str) -> tuple[str, 
     and the runs in order."""
     if not names:
         return text, []
-    # The units `copy_units` counts, with where each sits in `text`.
-    found = list(_UNITS[language].finditer(text))
-    spans = [m.span() for m in found]
-    units = [m.group().lower() for m in found]
+    found = unit_spans(text, language)
+    spans = [(start, end) for start, end, _ in found]
+    units = [unit for _, _, unit in found]
     keys = [copy_units(n, language) for n in names]
     kept: list[str] = []
     out, last = [], 0

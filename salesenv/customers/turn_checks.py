@@ -35,7 +35,10 @@ from salesenv.scenarios.scenario import Scenario
 COPY_THRESHOLD = {"en": 8, "zh": 12}
 
 _CJK_CHAR = r"[\u3400-\u9fff\uf900-\ufaff]"
-_UNIT = {"en": re.compile(r"[a-z0-9]+"), "zh": re.compile(rf"{_CJK_CHAR}|[a-z0-9]+")}
+_UNIT = {
+    "en": re.compile(r"[a-z0-9]+", re.I),
+    "zh": re.compile(rf"{_CJK_CHAR}|[a-z0-9]+", re.I),
+}
 #: "Product name: X", "价格：…": heading rows of a prompt's product section, not facts.
 _LABEL_ROW = re.compile(r"^[ \t*#>•·-]*(?P<key>[^:：\n]{1,24})[:：]")
 _HEADING_ROLES = frozenset({"name", "category", "categories", "price", "store"})
@@ -46,6 +49,12 @@ def copy_units(text: str, language: str) -> list[str]:
     digit or Latin run as one unit (zh); whitespace and punctuation are dropped, full-width
     forms folded (NFKC), so that neither spacing nor punctuation hides a copy."""
     return _UNIT[language].findall(unicodedata.normalize("NFKC", text).lower())
+
+
+def unit_spans(text: str, language: str) -> list[tuple[int, int, str]]:
+    """The units of `text` as `copy_units` reads them (lower-cased, without the NFKC fold),
+    each with its start and end offset in `text`, for callers that rewrite text by unit."""
+    return [(m.start(), m.end(), m.group().lower()) for m in _UNIT[language].finditer(text)]
 
 
 class CopyIndex:
