@@ -37,9 +37,11 @@ from salesenv.training.rollouts import (
     Episode,
     Messages,
     SalesRollout,
+    StepMany,
     env_reward,
     play_episodes,
     prompt_key,
+    step_local,
 )
 from salesenv.training.tool_env import SalesToolEnvironment
 
@@ -51,6 +53,7 @@ __all__ = [
     "Messages",
     "SalesRollout",
     "SalesToolEnvironment",
+    "StepMany",
     "build_dataset",
     "env_reward",
     "episode_rows",
@@ -59,6 +62,7 @@ __all__ = [
     "load_policy",
     "play_episodes",
     "prompt_key",
+    "step_local",
     "trainer_generate",
 ]
 
@@ -135,12 +139,16 @@ def evaluate_policy(
     max_turn_tokens: int = 256,
     episode_token_budget: int = 4096,
     chat_template_kwargs: Mapping[str, Any] | None = None,
+    pool: Any = None,
+    step_many: StepMany | None = None,
 ) -> list[float]:
     """Final scores of a policy on each env id and seed (e.g. greedy, before and after).
 
     Args:
         chat_template_kwargs: Variables for the policy's chat template
             (`{"enable_thinking": False}`), as for `SalesRollout`.
+        pool, step_many: Envs from elsewhere (a server's sessions), as for
+            `SalesRollout`; customer, scorer and env_kwargs then stay unset.
 
     Returns:
         One final blended score per (env id, seed), env ids outermost.
@@ -151,9 +159,10 @@ def evaluate_policy(
         specs,
         generate,
         tokenizer,
-        envs=EnvPool(customer, scorer, env_kwargs).envs(specs),
+        envs=(pool or EnvPool(customer, scorer, env_kwargs)).envs(specs),
         max_turn_tokens=max_turn_tokens,
         episode_token_budget=episode_token_budget,
         chat_template_kwargs=chat_template_kwargs,
+        step_many=step_many,
     )
     return [float(e.score) for e in episodes]

@@ -63,6 +63,9 @@ from salesenv.training.policies import (
 
 #: Messages of a prompt as OpenAI-style dicts (role, content).
 Messages = list[dict[str, str]]
+#: Steps envs with their actions (`step_local`): (envs, actions, last-turn flags) -> one
+#: Gymnasium step result per env, in order.
+StepMany = Callable[[Sequence[Any], Sequence[str], Sequence[bool]], list[StepResult]]
 
 _MARK_A = "\x00salesenv-assistant\x00"
 _MARK_B = "\x00salesenv-user\x00"
@@ -261,6 +264,13 @@ class SalesRollout:
         chat_template_kwargs: Variables for the policy's chat template, e.g.
             `{"enable_thinking": False}` to turn a Qwen3 policy's thinking off; None: the
             trainer's `GRPOConfig.chat_template_kwargs` (none without a trainer).
+        pool: Where the envs come from: anything with `envs(specs)` returning one env
+            per (env id, seed), e.g. `salesenv.training.remote.RemoteEnvPool` for
+            sessions on a salesenv server (customer, scorer, env_kwargs and shaping are
+            then the server's business and must be left unset). Default: an `EnvPool` of
+            in-process envs.
+        step_many: How the envs are stepped (see `play_episodes`); give
+            `salesenv.training.remote.step_remote` with a remote pool.
 
     Raises:
         ValueError: If a budget is < 1, or `tokenizer`'s chat template cannot render
@@ -284,13 +294,21 @@ class SalesRollout:
         generate: GenerateFn | None = None,
         tokenizer: Any = None,
         chat_template_kwargs: Mapping[str, Any] | None = None,
+        pool: Any = None,
+        step_many: StepMany | None = None,
     ) -> None:
         if max_turn_tokens < 1 or episode_token_budget < 1:
             raise ValueError("max_turn_tokens and episode_token_budget must be >= 1")
+        if pool is not None and any(x is not None for x in (customer, scorer, env_kwargs, shaping)):
+            raise ValueError(
+                "customer, scorer, env_kwargs and shaping configure in-process envs; with a "
+                "pool of envs (a server's sessions) they belong to the server: leave them unset"
+            )
         if tokenizer is not None:
             ChatBridge.from_tokenizer(tokenizer, chat_template_kwargs)  # fail before training
         self.episodes = {prompt_key(r["prompt"]): (r["env_id"], int(r["seed"])) for r in rows}
-        self.pool = EnvPool(customer, scorer, env_kwargs, shaping)
+        self.pool = pool if pool is not None else EnvPool(customer, scorer, env_kwargs, shaping)
+        self.step_many = step_many
         self.max_turn_tokens = max_turn_tokens
         self.episode_token_budget = episode_token_budget
         self.generate = generate
@@ -326,6 +344,7 @@ class SalesRollout:
             episode_token_budget=self.episode_token_budget,
             sync=process_sync(trainer),
             chat_template_kwargs=template_kwargs,
+            step_many=self.step_many,
         )
         no_logprobs = any(len(e.logprobs) != len(e.completion_ids) for e in episodes)
         return {
@@ -349,6 +368,7 @@ def play_episodes(
     episode_token_budget: int,
     sync: Callable[[bool], bool] | None = None,
     chat_template_kwargs: Mapping[str, Any] | None = None,
+    step_many: StepMany | None = None,
 ) -> list[Episode]:
     """Plays the episodes `specs` (env id, seed) to the end with a token-level policy.
 
@@ -365,6 +385,9 @@ def play_episodes(
             calls `generate` (possibly with no prompts) until no process has one.
         chat_template_kwargs: Variables for the chat template (`{"enable_thinking": False}`),
             used for the prompt and for the pieces around each customer reply.
+        step_many: Steps every running env with its action in one go (default
+            `step_local`: in-process envs, one batched customer call per backend; envs on a
+            salesenv server use `salesenv.training.remote.step_remote`).
 
     Returns:
         The finished episodes, in the order of `specs`.
@@ -385,15 +408,33 @@ def play_episodes(
             break
         limit = max([min(max_turn_tokens, e.budget_left) for e in running], default=1)
         ids, logprobs = generate([e.prompt_ids + e.completion_ids for e in running], limit)
-        requests = [
+        turns = [
             _salesperson_turn(episode, turn_ids, turn_logprobs, max_turn_tokens, tokenizer)
             for episode, turn_ids, turn_logprobs in zip(
                 running, ids, logprobs or [None] * len(running), strict=True
             )
         ]
-        for episode, reply in zip(running, _respond(running, requests), strict=True):
-            _customer_turn(episode, episode.env.finish_step(reply), bridge, tokenizer)
+        steps = (step_many or step_local)(
+            [e.env for e in running], [action for action, _ in turns], [last for _, last in turns]
+        )
+        for episode, step in zip(running, steps, strict=True):
+            _customer_turn(episode, step, bridge, tokenizer)
     return episodes
+
+
+def step_local(
+    envs: Sequence[SalesEnv], actions: Sequence[str], last_turns: Sequence[bool]
+) -> list[StepResult]:
+    """Steps in-process envs: each says its action (`begin_step`), the customers answer in
+    one batched `respond` call per distinct backend, each env takes its reply
+    (`finish_step`). The default `StepMany` of `play_episodes`."""
+    requests = [
+        env.begin_step(action, last_turn=last)
+        for env, action, last in zip(envs, actions, last_turns, strict=True)
+    ]
+    return [
+        env.finish_step(reply) for env, reply in zip(envs, _respond(envs, requests), strict=True)
+    ]
 
 
 def _start(
@@ -414,8 +455,9 @@ def _salesperson_turn(
     turn_logprobs: Sequence[float] | None,
     max_turn_tokens: int,
     tokenizer: Any,
-) -> CustomerRequest:
-    """Appends a generated turn to the episode and returns the env's customer request."""
+) -> tuple[str, bool]:
+    """Appends a generated turn to the episode; returns what it says and whether it is the
+    episode's last turn."""
     turn_ids = list(turn_ids)[: min(max_turn_tokens, episode.budget_left)]
     if turn_logprobs is not None and len(episode.logprobs) == len(episode.completion_ids):
         episode.logprobs += [float(x) for x in list(turn_logprobs)[: len(turn_ids)]]
@@ -427,7 +469,7 @@ def _salesperson_turn(
     # the customer hears.
     action = tokenizer.decode(turn_ids, skip_special_tokens=True).strip()
     # A spent budget makes this the last turn: the customer decides and the env scores.
-    return episode.env.begin_step(action, last_turn=episode.budget_left <= 0)
+    return action, episode.budget_left <= 0
 
 
 def _customer_turn(episode: Episode, step: StepResult, bridge: ChatBridge, tokenizer: Any) -> None:
@@ -449,16 +491,14 @@ def _customer_turn(episode: Episode, step: StepResult, bridge: ChatBridge, token
     episode.env_mask += [0] * len(reply_ids)
 
 
-def _respond(
-    running: Sequence[Episode], requests: Sequence[CustomerRequest]
-) -> list[CustomerReply]:
+def _respond(envs: Sequence[SalesEnv], requests: Sequence[CustomerRequest]) -> list[CustomerReply]:
     """The customers' replies: one batched `respond` call per distinct backend."""
     replies: list[Any] = [None] * len(requests)
     groups: dict[int, list[int]] = {}
-    for i, episode in enumerate(running):
-        groups.setdefault(id(episode.env.customer), []).append(i)
+    for i, env in enumerate(envs):
+        groups.setdefault(id(env.customer), []).append(i)
     for indices in groups.values():
-        customer = running[indices[0]].env.customer
+        customer = envs[indices[0]].customer
         answers = customer.respond([requests[i] for i in indices])
         for i, answer in zip(indices, answers, strict=True):
             replies[i] = answer
