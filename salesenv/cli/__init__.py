@@ -4,6 +4,7 @@
     salesenv eval --out runs/mymodel agent=llm agents.llm.backend.model=/models/my-model
     salesenv report runs/scripted runs/mymodel --out report/
     salesenv play --env SalesLLM-en-hard
+    salesenv serve SalesLLM-en-hard --max-sessions 64       # an OpenEnv-compatible server
     salesenv scenarios stats --suite salesllm-1805
     salesenv list
 
@@ -23,7 +24,7 @@ from collections.abc import Sequence
 import salesenv
 from salesenv.build import ConfigError, instantiate_scorer
 from salesenv.cli import eval as eval_command
-from salesenv.cli import listing, play, report, scenarios
+from salesenv.cli import listing, play, report, scenarios, serve
 from salesenv.cli.common import UsageError, compose_config
 
 __all__ = ["UsageError", "build_parser", "compose_config", "instantiate_scorer", "main"]
@@ -67,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"salesenv {salesenv.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="command")
-    for command in (eval_command, report, play, scenarios, listing):
+    for command in (eval_command, report, play, serve, scenarios, listing):
         command.add_parser(commands)
     return parser
 
